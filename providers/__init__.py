@@ -1,0 +1,1 @@
+"""Provider adapters, one module per generation API, behind providers.base.Provider."""

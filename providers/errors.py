@@ -1,0 +1,82 @@
+"""One error hierarchy for every provider, so the engine and the cogs never see a wire format.
+
+Each adapter maps its own error envelope onto these classes. ``retryable`` tells the engine
+whether repeating the *same* request is safe and useful; the engine still decides whether a
+retry could create a second paid task (it never repeats a submit whose outcome is unknown).
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """A provider refused or failed a request."""
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.code = code
+
+    def __str__(self) -> str:
+        where = f"{self.provider} " if self.provider else ""
+        status = f"HTTP {self.status} " if self.status else ""
+        code = f"{self.code}: " if self.code else ""
+        return f"{where}{status}{code}{self.message}".strip()
+
+
+class BadRequest(ProviderError):
+    """The provider rejected the parameters (HTTP 400, unknown model, ...)."""
+
+
+class AuthError(ProviderError):
+    """The API key is missing, invalid, disabled, or not allowed (HTTP 401/403)."""
+
+
+class OutOfProviderCredits(ProviderError):
+    """The bot's account at the provider cannot pay for this (HTTP 402, spend limits)."""
+
+
+class ContentFiltered(ProviderError):
+    """The prompt or image was rejected by the provider's safety filter (HTTP 451, ...)."""
+
+
+class NotFound(ProviderError):
+    """The task or model does not exist at the provider (HTTP 404)."""
+
+
+class RateLimited(ProviderError):
+    """Too many requests or tasks right now (HTTP 429); wait ``retry_after`` seconds if known."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class UpstreamError(ProviderError):
+    """A transient failure: 5xx, the provider's own upstream failing, or the network."""
+
+    retryable = True
+
+
+class RequestNotSent(UpstreamError):
+    """The connection failed before the request reached the provider, so a retry cannot
+    duplicate work (connect errors, connect timeouts)."""
+
+
+class OutcomeUnknown(UpstreamError):
+    """The request may have reached the provider but no answer came back (read timeout,
+    dropped connection). Repeating a submit after this could create a second paid task."""
+
+    retryable = False

@@ -1,0 +1,172 @@
+"""The transport every HTTP adapter shares: one httpx client, request pacing, and the
+translation of network failures into the error hierarchy.
+
+Keys are sent per request as each document says and are never put in URLs or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+
+from providers.errors import OutcomeUnknown, RequestNotSent, UpstreamError
+
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+WRITE_TIMEOUT = 30.0
+POOL_TIMEOUT = 30.0
+MEDIA_READ_TIMEOUT = 120.0
+MAX_RETRY_AFTER = 15 * 60.0  # never trust a Retry-After longer than this
+USER_AGENT = "bananabot/0.1 (+discord bot)"
+
+
+def default_timeout() -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
+    )
+
+
+def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from Retry-After / retry-after-ms: seconds, milliseconds or an HTTP
+    date. Capped at MAX_RETRY_AFTER; None when absent or unreadable."""
+    lowered = {k.lower(): v for k, v in dict(headers).items()}
+    value = lowered.get("retry-after-ms")
+    if value is not None:
+        try:
+            return min(max(float(value) / 1000.0, 0.0), MAX_RETRY_AFTER)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return min(max(when.timestamp() - current, 0.0), MAX_RETRY_AFTER)
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """The response's JSON object, or {} when the body is not a JSON object."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {"data": data}
+
+
+class RequestPacer:
+    """Sliding-window limit on requests per period, shared by every request of an account.
+    Waiting here is cheaper than a 429."""
+
+    def __init__(
+        self,
+        limit: int,
+        period: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.limit = limit
+        self.period = period
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= self.period:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return
+                await self._sleep(self.period - (now - self._sent[0]))
+
+
+class ProviderHTTP:
+    """One AsyncClient per provider, with the documented auth header and optional pacing."""
+
+    def __init__(
+        self,
+        provider_id: str,
+        base_url: str,
+        auth_headers: dict[str, str],
+        *,
+        requests_per_minute: int | None = None,
+        timeout: httpx.Timeout | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.provider_id = provider_id
+        self._auth_headers = dict(auth_headers)
+        self.pacer = RequestPacer(requests_per_minute) if requests_per_minute else None
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout or default_timeout(),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        if self.pacer is not None:
+            await self.pacer.acquire()
+        headers = self._auth_headers if auth else None
+        try:
+            return await self.client.request(method, path, json=json, params=params, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise RequestNotSent(
+                f"could not connect ({type(exc).__name__})", provider=self.provider_id
+            ) from None
+        except httpx.TransportError as exc:
+            raise OutcomeUnknown(
+                f"no answer ({type(exc).__name__})", provider=self.provider_id
+            ) from None
+
+    async def stream(self, url: str) -> AsyncIterator[bytes]:
+        """Stream a result file. Absolute CDN URLs get no API key."""
+        timeout = httpx.Timeout(
+            connect=CONNECT_TIMEOUT, read=MEDIA_READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
+        )
+        try:
+            async with self.client.stream(
+                "GET", url, timeout=timeout, follow_redirects=True
+            ) as response:
+                if response.status_code >= 400:
+                    raise UpstreamError(
+                        f"media download failed with HTTP {response.status_code}",
+                        provider=self.provider_id,
+                        status=response.status_code,
+                    )
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.TransportError as exc:
+            raise UpstreamError(
+                f"media download failed ({type(exc).__name__})", provider=self.provider_id
+            ) from None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

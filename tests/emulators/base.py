@@ -1,0 +1,73 @@
+"""Shared plumbing for the provider emulators: serving an aiohttp app on loopback, a
+controllable clock, and result files.
+
+Each emulator implements one provider document: its paths, auth header, request bodies,
+response envelopes, status words, error shapes and limits. Tests steer them through plain
+attributes (``fail_next``, ``task_seconds``, ...) rather than by patching the adapters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from providers.imaging import make_png
+
+
+class Clock:
+    """Emulator time: real monotonic time plus an offset tests can advance."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class EmulatorBase:
+    """Common state: the base URL once served, recorded requests, and a file store."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.clock = Clock()
+        self.requests: list[tuple[str, str, dict | None]] = []  # (method, path, json body)
+        self.files: dict[str, tuple[bytes, str]] = {}  # name -> (bytes, content type)
+
+    def build_app(self) -> web.Application:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def add_png(self, name: str, seed: str, size: tuple[int, int] = (64, 64), noise: bool = False) -> str:
+        self.files[name] = (make_png(*size, seed, text_noise=1 if noise else 0), "image/png")
+        return f"{self.base_url}/files/{name}"
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in self.files:
+            return web.Response(status=404, text="not found")
+        body, content_type = self.files[name]
+        return web.Response(body=body, content_type=content_type)
+
+    def file_routes(self) -> list[web.RouteDef]:
+        return [web.get("/files/{name}", self._serve_file)]
+
+
+@contextlib.asynccontextmanager
+async def serve(emulator: EmulatorBase) -> AsyncIterator[EmulatorBase]:
+    """Run ``emulator`` on 127.0.0.1 with a free port; sets ``emulator.base_url``."""
+    app = emulator.build_app()
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    emulator.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield emulator
+    finally:
+        await runner.cleanup()
