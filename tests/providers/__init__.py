@@ -1,0 +1,1 @@
+"""Adapter tests against the provider emulators, over real HTTP on loopback."""
