@@ -1,0 +1,225 @@
+"""SQL for the append-only credit ledger and the allowance settings.
+
+Every function that changes money takes the connection of an open transaction, so the caller
+(quota.service) decides what must happen atomically together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from db.database import Database
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: int
+    kind: str
+    amount: int
+    allowance_delta: int
+    bonus_delta: int
+    period: str
+    job_id: str | None
+    actor_id: int | None
+    reason: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Sums:
+    """What the ledger says about one member for one period."""
+
+    allowance_delta: int  # sum over the period's rows: minus usage and open reservations
+    bonus: int  # sum of all bonus deltas: bonus credits left
+    reserved: int  # credits held by reservations not yet settled or refunded
+    reserved_allowance: int  # the part of ``reserved`` taken from this period's allowance
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple) -> int:
+    async with conn.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return int(row[0] or 0)
+
+
+_OPEN_RESERVES = (
+    "FROM ledger r WHERE r.guild_id = ? AND r.user_id = ? AND r.kind = 'reserve' "
+    "AND NOT EXISTS (SELECT 1 FROM ledger c WHERE c.job_id = r.job_id "
+    "AND c.kind IN ('settle', 'refund'))"
+)
+
+
+async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
+    member = (guild_id, user_id)
+    return Sums(
+        allowance_delta=await _scalar(
+            conn,
+            "SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ? "
+            "AND period = ?",
+            (*member, period),
+        ),
+        bonus=await _scalar(
+            conn, "SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?", member
+        ),
+        reserved=await _scalar(conn, f"SELECT SUM(r.amount) {_OPEN_RESERVES}", member),
+        reserved_allowance=await _scalar(
+            conn,
+            f"SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?",
+            (*member, period),
+        ),
+    )
+
+
+async def append(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    kind: str,
+    amount: int,
+    period: str,
+    created_at: float,
+    allowance_delta: int = 0,
+    bonus_delta: int = 0,
+    job_id: str | None = None,
+    actor_id: int | None = None,
+    reason: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO ledger (guild_id, user_id, kind, amount, allowance_delta, bonus_delta, "
+        "period, job_id, actor_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            guild_id,
+            user_id,
+            kind,
+            amount,
+            allowance_delta,
+            bonus_delta,
+            period,
+            job_id,
+            actor_id,
+            reason,
+            created_at,
+        ),
+    )
+
+
+async def reservation(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | None:
+    async with conn.execute(
+        "SELECT * FROM ledger WHERE job_id = ? AND kind = 'reserve'", (job_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def is_closed(conn: aiosqlite.Connection, job_id: str) -> bool:
+    return bool(
+        await _scalar(
+            conn,
+            "SELECT COUNT(*) FROM ledger WHERE job_id = ? AND kind IN ('settle', 'refund')",
+            (job_id,),
+        )
+    )
+
+
+async def history(
+    db: Database, guild_id: int, user_id: int, *, limit: int, offset: int = 0
+) -> list[LedgerRow]:
+    rows = await db.fetchall(
+        "SELECT * FROM ledger WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        (guild_id, user_id, limit, offset),
+    )
+    return [_row(r) for r in rows]
+
+
+def _row(row: aiosqlite.Row) -> LedgerRow:
+    return LedgerRow(
+        id=row["id"],
+        kind=row["kind"],
+        amount=row["amount"],
+        allowance_delta=row["allowance_delta"],
+        bonus_delta=row["bonus_delta"],
+        period=row["period"],
+        job_id=row["job_id"],
+        actor_id=row["actor_id"],
+        reason=row["reason"],
+        created_at=row["created_at"],
+    )
+
+
+# --- allowance settings -------------------------------------------------------------------
+
+
+async def allowance_settings(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: list[int]
+) -> tuple[int | None, int | None, int | None]:
+    """(member's own, highest of the given roles', server default) — None where unset."""
+    async with conn.execute(
+        "SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user' AND target_id = ?",
+        (guild_id, user_id),
+    ) as cur:
+        own = await cur.fetchone()
+    role_amount = None
+    if role_ids:
+        marks = ", ".join("?" for _ in role_ids)
+        async with conn.execute(
+            f"SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role' "
+            f"AND target_id IN ({marks})",
+            (guild_id, *role_ids),
+        ) as cur:
+            row = await cur.fetchone()
+        role_amount = row[0] if row else None
+    async with conn.execute(
+        "SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild' AND target_id = ?",
+        (guild_id, guild_id),
+    ) as cur:
+        default = await cur.fetchone()
+    return (own[0] if own else None, role_amount, default[0] if default else None)
+
+
+async def set_allowance(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    scope: str,
+    target_id: int,
+    amount: int,
+    actor_id: int | None,
+    now: float,
+) -> None:
+    await conn.execute(
+        "INSERT INTO allowances (guild_id, scope, target_id, amount, updated_by, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, scope, target_id) DO UPDATE SET "
+        "amount = excluded.amount, updated_by = excluded.updated_by, "
+        "updated_at = excluded.updated_at",
+        (guild_id, scope, target_id, amount, actor_id, now),
+    )
+
+
+async def consistency_problems(db: Database) -> list[str]:
+    """Invariants the ledger must keep; the tests run this after every scenario."""
+    problems = []
+    rows = await db.fetchall(
+        "SELECT j.id, j.state FROM jobs j JOIN ledger r ON r.job_id = j.id AND r.kind = 'reserve' "
+        "WHERE j.state IN ('completed', 'failed') AND NOT EXISTS (SELECT 1 FROM ledger c "
+        "WHERE c.job_id = j.id AND c.kind IN ('settle', 'refund'))"
+    )
+    problems += [f"job {r[0]} is {r[1]} but its reservation is still open" for r in rows]
+    rows = await db.fetchall(
+        "SELECT guild_id, user_id, SUM(bonus_delta) FROM ledger GROUP BY guild_id, user_id "
+        "HAVING SUM(bonus_delta) < 0"
+    )
+    problems += [f"member {r[1]} in {r[0]} has negative bonus {r[2]}" for r in rows]
+    rows = await db.fetchall(
+        "SELECT c.job_id, c.kind, c.amount, r.amount FROM ledger c JOIN ledger r "
+        "ON r.job_id = c.job_id AND r.kind = 'reserve' WHERE c.kind IN ('settle', 'refund') "
+        "AND (c.allowance_delta + c.bonus_delta) != r.amount - (CASE c.kind WHEN 'settle' "
+        "THEN c.amount ELSE 0 END)"
+    )
+    problems += [f"job {r[0]}: {r[1]} does not balance its reservation" for r in rows]
+    rows = await db.fetchall(
+        "SELECT j.id, j.charged, c.amount FROM jobs j JOIN ledger c ON c.job_id = j.id "
+        "AND c.kind = 'settle' WHERE j.charged IS NOT c.amount"
+    )
+    problems += [f"job {r[0]} charged {r[1]} but the ledger settled {r[2]}" for r in rows]
+    return problems

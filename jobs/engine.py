@@ -1,0 +1,401 @@
+"""The job engine: submit, follow, deliver, settle — resumable at every step.
+
+Each job runs as one asyncio task driving a small state machine whose state is written to the
+database before each step that has an outside effect:
+
+    queued ──▶ submitting ──▶ running ──▶ delivering ──▶ completed
+       │            │            │             │
+       └────────────┴────────────┴─────────────┴──▶ failed (reservation refunded)
+
+A job found in ``submitting`` after a restart may or may not have reached the provider; it is
+failed and refunded rather than sent again, because a second submit could create a second paid
+task. Every wait has a deadline and every retry is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from db.database import Database
+from db.jobs import Job, JobState, JobStore
+from jobs import failures
+from jobs.limits import ProviderGate
+from jobs.media import MediaFile, download_bounded, filename_for
+from jobs.notifier import Notifier
+from jobs.timebase import Timebase
+from providers.base import Provider, TaskState, TaskStatus
+from providers.errors import (
+    OutcomeUnknown,
+    ProviderError,
+    RateLimited,
+    UpstreamError,
+)
+from quota.service import QuotaService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EnginePolicy:
+    """Every tunable number of the engine, in seconds unless named otherwise."""
+
+    submit_attempts: int = 4  # tries for a submit that definitely did not create a task
+    backoff_base: float = 2.0
+    backoff_max: float = 60.0
+    poll_min: float = 2.0
+    poll_max: float = 30.0
+    poll_growth: float = 1.5
+    status_errors_allowed: int = 10  # consecutive failed status reads before giving up
+    progress_interval: float = 5.0  # at most one acknowledgement edit per this many seconds
+    deliver_attempts: int = 3
+    queue_wait_max: float = 30 * 60.0  # longest a job may wait for its provider's turn
+    image_deadline: float = 10 * 60.0  # from submit to a finished task
+    video_deadline: float = 30 * 60.0
+
+
+def poll_delays(
+    typical_seconds: float, policy: EnginePolicy, *, resumed: bool = False
+) -> Iterator[float]:
+    """First check near the model's typical time, then back off geometrically."""
+    yield policy.poll_min if resumed else max(policy.poll_min, typical_seconds * 0.8)
+    interval = max(policy.poll_min, typical_seconds * 0.2)
+    while True:
+        yield min(interval, policy.poll_max)
+        interval *= policy.poll_growth
+
+
+def backoff(attempt: int, policy: EnginePolicy) -> float:
+    """Capped exponential backoff with full jitter."""
+    return random.uniform(0, min(policy.backoff_max, policy.backoff_base * 2**attempt))
+
+
+def bot_credits(provider_credits: float, rate: float) -> int:
+    return max(0, math.ceil(round(provider_credits * rate, 6)))
+
+
+class JobEngine:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        quota: QuotaService,
+        providers: dict[str, Provider],
+        notifier: Notifier,
+        max_in_flight: dict[str, int | None] | None = None,
+        credit_rates: dict[str, float] | None = None,
+        policy: EnginePolicy | None = None,
+        timebase: Timebase | None = None,
+    ) -> None:
+        self.db = db
+        self.jobs = JobStore(db)
+        self.quota = quota
+        self.providers = providers
+        self.notifier = notifier
+        self.policy = policy or EnginePolicy()
+        self.time = timebase or Timebase()
+        self.credit_rates = credit_rates or {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._accepting = True
+        self._last_progress: dict[str, float] = {}
+        limits = max_in_flight or {}
+        self.gates = {
+            pid: ProviderGate(
+                pid,
+                max_in_flight=limits.get(pid, provider.limits.max_concurrency),
+                window=(
+                    (provider.limits.window_generations, provider.limits.window_seconds)
+                    if provider.limits.window_generations and provider.limits.window_seconds
+                    else None
+                ),
+                now=self.time.now,
+                sleep=self.time.sleep,
+            )
+            for pid, provider in providers.items()
+        }
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Resume every unfinished job; returns how many."""
+        unfinished = await self.jobs.unfinished()
+        for pid, gate in self.gates.items():
+            if gate.window:
+                for when in await self.jobs.submitted_since(pid, self.time.now() - gate.window[1]):
+                    gate.record_submit(when)
+        for job in unfinished:
+            if job.state in (JobState.RUNNING, JobState.DELIVERING) and job.provider in self.gates:
+                self.gates[job.provider].occupy(job.id)
+        for job in unfinished:
+            log.info("job=%s resuming state=%s provider=%s", job.id, job.state.value, job.provider)
+            self._spawn(job)
+        return len(unfinished)
+
+    def enqueue(self, job: Job) -> None:
+        """Start a job already stored (with its reservation) by QuotaService.reserve_job."""
+        if not self._accepting:
+            raise RuntimeError("the engine is stopping")
+        self._spawn(job)
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
+
+    async def stop(self) -> None:
+        """Stop taking jobs and cancel the running ones; their state stays in the database."""
+        self._accepting = False
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def wait_idle(self) -> None:
+        """Wait until every job task has ended (tests use this, under their own timeout)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    def queue_position(self, job: Job) -> int | None:
+        gate = self.gates.get(job.provider)
+        return gate.position(job.id) if gate else None
+
+    def _spawn(self, job: Job) -> None:
+        task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _t, jid=job.id: self._tasks.pop(jid, None))
+
+    # --- the state machine -------------------------------------------------------------
+
+    async def _run(self, job: Job) -> None:
+        provider = self.providers.get(job.provider)
+        gate = self.gates.get(job.provider)
+        try:
+            if provider is None or gate is None:
+                await self._fail(job, failures.provider_disabled(job), "provider not enabled")
+                return
+            while not job.state.finished:
+                if job.state is JobState.QUEUED:
+                    await self._submit(job, provider, gate)
+                elif job.state is JobState.SUBMITTING:
+                    await self._fail(
+                        job,
+                        failures.submit_interrupted(),
+                        "restarted while the submit request was in flight",
+                    )
+                elif job.state is JobState.RUNNING:
+                    await self._follow(job, provider)
+                elif job.state is JobState.DELIVERING:
+                    await gate.release(job.id)  # the provider's part is over
+                    await self._deliver(job, provider)
+        except asyncio.CancelledError:
+            log.info("job=%s paused state=%s (will resume on start)", job.id, job.state.value)
+            raise
+        except Exception as exc:
+            log.exception("job=%s unexpected error state=%s", job.id, job.state.value)
+            if not job.state.finished:
+                await self._fail(job, failures.internal(), f"{type(exc).__name__}: {exc}")
+        finally:
+            if gate is not None and job.state.finished:
+                await gate.release(job.id)
+            self._last_progress.pop(job.id, None)
+
+    async def _submit(self, job: Job, provider: Provider, gate: ProviderGate) -> None:
+        waited_since = self.time.now()
+        acquire = asyncio.ensure_future(gate.acquire(job.id))
+        try:
+            while not acquire.done():
+                await self._progress(job, force=False)
+                done, _ = await asyncio.wait({acquire}, timeout=1.0)
+                if not done and self.time.now() - waited_since > self.policy.queue_wait_max:
+                    acquire.cancel()
+                    await self._fail(
+                        job, failures.queue_too_long(job), "waited too long for a slot"
+                    )
+                    return
+            acquire.result()
+        except BaseException:
+            acquire.cancel()
+            raise
+
+        deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
+        for attempt in range(self.policy.submit_attempts):
+            await self.jobs.update(
+                job, state=JobState.SUBMITTING, submit_attempts=job.submit_attempts + 1
+            )
+            await self._progress(job, force=True)
+            try:
+                submission = await provider.submit(job.request)
+            except OutcomeUnknown as exc:
+                await self._fail(job, failures.outcome_unknown(job), str(exc))
+                return
+            except ProviderError as exc:
+                if not exc.retryable or attempt + 1 >= self.policy.submit_attempts:
+                    await self._fail(job, failures.for_error(exc, job), str(exc))
+                    return
+                delay = backoff(attempt, self.policy)
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    delay = exc.retry_after
+                # definitely not created at the provider: safe to try again later
+                await self.jobs.update(job, state=JobState.QUEUED)
+                log.warning(
+                    "job=%s submit failed, retrying in %.1fs attempt=%d error=%s",
+                    job.id,
+                    delay,
+                    attempt + 1,
+                    exc,
+                )
+                await self.time.sleep(delay)
+                continue
+            now = self.time.now()
+            gate.record_submit(now)
+            changes = dict(
+                state=JobState.RUNNING,
+                task_id=submission.task_id,
+                submitted_at=now,
+                deadline_at=now + deadline,
+                provider_cost=submission.cost,
+            )
+            log.info(
+                "job=%s submitted provider=%s model=%s task=%s",
+                job.id,
+                job.provider,
+                job.model,
+                submission.task_id,
+            )
+            if submission.status is not None and submission.status.state.finished:
+                await self.jobs.update(job, **changes)
+                await self._finish_task(job, submission.status)
+            else:
+                await self.jobs.update(job, **changes)
+            return
+
+    async def _follow(self, job: Job, provider: Provider) -> None:
+        spec = provider.model(job.model)
+        typical = spec.typical_seconds if spec else 30.0
+        resumed = job.progress is not None or self.time.now() - (job.submitted_at or 0) > typical
+        errors = 0
+        for delay in poll_delays(typical, self.policy, resumed=resumed):
+            remaining = job.deadline_at - self.time.now()
+            if remaining <= 0:
+                await self._fail(job, failures.deadline(job, self.policy), "deadline passed")
+                return
+            await self.time.sleep(min(delay, remaining))
+            if self.time.now() >= job.deadline_at:
+                await self._fail(job, failures.deadline(job, self.policy), "deadline passed")
+                return
+            try:
+                status = await provider.status(job.task_id or "", job.request)
+            except ProviderError as exc:
+                errors += 1
+                retry = isinstance(exc, UpstreamError | RateLimited | OutcomeUnknown)
+                if not retry or errors > self.policy.status_errors_allowed:
+                    await self._fail(job, failures.for_error(exc, job), f"status: {exc}")
+                    return
+                if isinstance(exc, RateLimited) and exc.retry_after:
+                    await self.time.sleep(exc.retry_after)
+                log.warning("job=%s status read failed (%d): %s", job.id, errors, exc)
+                continue
+            errors = 0
+            if status.state.finished:
+                await self._finish_task(job, status)
+                return
+            if status.progress is not None and status.progress != job.progress:
+                await self.jobs.update(job, progress=status.progress)
+            await self._progress(job, force=False)
+
+    async def _finish_task(self, job: Job, status: TaskStatus) -> None:
+        cost = status.cost if status.cost is not None else job.provider_cost
+        if status.state is TaskState.SUCCEEDED and status.media:
+            await self.jobs.update(
+                job, state=JobState.DELIVERING, media=status.media, progress=100, provider_cost=cost
+            )
+            log.info("job=%s task succeeded files=%d", job.id, len(status.media))
+        elif status.state is TaskState.SUCCEEDED:
+            await self._fail(job, failures.no_media(job), "task succeeded without media")
+        else:
+            await self._fail(
+                job, failures.task_failed(job, status), f"task failed: {status.error or '?'}"
+            )
+
+    async def _deliver(self, job: Job, provider: Provider) -> None:
+        spec = provider.model(job.model)
+        if job.result_message_id is None:
+            limit = await self.notifier.upload_limit(job)
+            files: list[MediaFile] = []
+            links = []
+            for index, media in enumerate(job.media):
+                try:
+                    data = await download_bounded(provider, media, limit)
+                except ProviderError as exc:
+                    log.warning("job=%s download failed, posting link: %s", job.id, exc)
+                    data = None
+                if data is None:
+                    links.append(media)
+                else:
+                    files.append(MediaFile(filename_for(media, job.id, index, job.kind), data))
+            for attempt in range(self.policy.deliver_attempts):
+                try:
+                    message_id = await self.notifier.deliver(
+                        job, files, links, spec.media_ttl if spec else None
+                    )
+                    break
+                except Exception as exc:
+                    if attempt + 1 >= self.policy.deliver_attempts:
+                        log.error("job=%s delivery failed for good: %r", job.id, exc)
+                        await self._fail(job, failures.undeliverable(), f"delivery: {exc!r}")
+                        return
+                    log.warning("job=%s delivery failed, retrying: %r", job.id, exc)
+                    await self.time.sleep(backoff(attempt, self.policy))
+            await self.jobs.update(job, result_message_id=message_id)
+            log.info(
+                "job=%s delivered message=%s files=%d links=%d",
+                job.id,
+                message_id,
+                len(files),
+                len(links),
+            )
+        rate = self.credit_rates.get(job.provider, 1.0)
+        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
+        async with self.db.transaction() as conn:
+            charged = await self.quota.settle(job, charge, conn=conn)
+            await self.jobs.update(
+                job,
+                conn=conn,
+                state=JobState.COMPLETED,
+                charged=charged,
+                finished_at=self.time.now(),
+            )
+        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.cost)
+
+    async def _fail(self, job: Job, failure: str, error: str) -> None:
+        async with self.db.transaction() as conn:
+            await self.quota.refund(job, error, conn=conn)
+            await self.jobs.update(
+                job,
+                conn=conn,
+                state=JobState.FAILED,
+                failure=failure,
+                error=error[:500],
+                finished_at=self.time.now(),
+            )
+        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.cost, error[:200])
+        try:
+            await self.notifier.failed(job)
+        except Exception:
+            log.exception("job=%s could not tell the member about the failure", job.id)
+
+    async def _progress(self, job: Job, *, force: bool) -> None:
+        now = self.time.now()
+        if job.ack_expires_at is None or now >= job.ack_expires_at:
+            return
+        if not force and now - self._last_progress.get(job.id, 0.0) < self.policy.progress_interval:
+            return
+        self._last_progress[job.id] = now
+        try:
+            await self.notifier.progress(job, self.queue_position(job))
+        except Exception as exc:  # progress is cosmetic; never let it stop a job
+            log.warning("job=%s progress edit failed: %r", job.id, exc)

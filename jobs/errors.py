@@ -1,0 +1,29 @@
+"""Refusals a member can meet before a job starts. Each message is a finished sentence that
+says what was wrong and what is allowed; the cogs show it ephemerally as it is."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(UserFacingError):
+    """An option or attachment the chosen model does not accept."""
+
+
+class InsufficientCredits(UserFacingError):
+    def __init__(self, message: str, *, cost: int, left: int) -> None:
+        super().__init__(message)
+        self.cost = cost
+        self.left = left
+
+
+class TooManyJobs(UserFacingError):
+    """The member already has MAX_JOBS_PER_USER jobs running."""
+
+
+class NotAllowed(UserFacingError):
+    """A moderator-only action by someone who is not a moderator."""

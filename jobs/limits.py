@@ -1,0 +1,102 @@
+"""Local queueing in front of each provider account, so the bot waits its turn instead of
+hammering into 429s: a FIFO of jobs, a cap on tasks in flight, and a generation window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+WINDOW_RECHECK_SECONDS = 5.0  # how often a job waiting on a full window looks again
+
+
+class ProviderGate:
+    """Admits jobs to a provider in arrival order.
+
+    ``max_in_flight`` caps tasks submitted and not yet finished (None: no cap);
+    ``window`` = (generations, seconds) caps submissions per sliding window.
+    """
+
+    def __init__(
+        self,
+        provider_id: str,
+        *,
+        max_in_flight: int | None,
+        window: tuple[int, float] | None,
+        now: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.provider_id = provider_id
+        self.max_in_flight = max_in_flight
+        self.window = window
+        self._now = now
+        self._sleep = sleep
+        self._holders: set[str] = set()
+        self._waiting: list[str] = []
+        self._submits: deque[float] = deque()
+        self._changed = asyncio.Condition()
+
+    def position(self, job_id: str) -> int | None:
+        """Jobs ahead of this one (0: next or running); None when unknown to the gate."""
+        if job_id in self._holders:
+            return 0
+        if job_id in self._waiting:
+            return self._waiting.index(job_id) + (
+                1 if self.max_in_flight and len(self._holders) >= self.max_in_flight else 0
+            )
+        return None
+
+    def record_submit(self, when: float) -> None:
+        self._submits.append(when)
+
+    def window_wait(self) -> float:
+        """Seconds until the window admits another submission (0: now)."""
+        if not self.window:
+            return 0.0
+        count, seconds = self.window
+        now = self._now()
+        while self._submits and now - self._submits[0] >= seconds:
+            self._submits.popleft()
+        if len(self._submits) < count:
+            return 0.0
+        return seconds - (now - self._submits[0])
+
+    def occupy(self, job_id: str) -> None:
+        """A resumed job whose task is already at the provider holds a slot at once."""
+        self._holders.add(job_id)
+
+    async def acquire(self, job_id: str) -> None:
+        async with self._changed:
+            self._waiting.append(job_id)
+            try:
+                while not self._admissible(job_id):
+                    await self._changed.wait()
+            except BaseException:
+                self._waiting.remove(job_id)
+                self._changed.notify_all()
+                raise
+            self._waiting.remove(job_id)
+            self._holders.add(job_id)
+        # the window is waited out while holding the slot, so order is kept
+        while (wait := self.window_wait()) > 0:
+            log.info(
+                "provider=%s generation window full; job=%s waits %.0fs",
+                self.provider_id,
+                job_id,
+                wait,
+            )
+            await self._sleep(min(wait, WINDOW_RECHECK_SECONDS))
+
+    def _admissible(self, job_id: str) -> bool:
+        if self._waiting[0] != job_id:
+            return False
+        return self.max_in_flight is None or len(self._holders) < self.max_in_flight
+
+    async def release(self, job_id: str) -> None:
+        async with self._changed:
+            if job_id in self._holders:
+                self._holders.discard(job_id)
+                self._changed.notify_all()

@@ -1,0 +1,28 @@
+"""What the engine needs from the chat side. The Discord implementation lives in
+presentation/; engine tests use a recording one. Keeping this a protocol means the engine never
+imports discord."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from db.jobs import Job
+from jobs.media import MediaFile
+from providers.base import Media
+
+
+class Notifier(Protocol):
+    async def progress(self, job: Job, queue_position: int | None) -> None:
+        """Show the job's state on its acknowledgement (only while the token is valid)."""
+
+    async def upload_limit(self, job: Job) -> int:
+        """Largest file, in bytes, that may be attached in the job's channel."""
+
+    async def deliver(
+        self, job: Job, files: list[MediaFile], links: list[Media], link_ttl: timedelta | None
+    ) -> int:
+        """Post the result as a new channel message mentioning the requester; its id."""
+
+    async def failed(self, job: Job) -> None:
+        """Tell the requester why the job failed (job.failure) and that credits came back."""

@@ -1,0 +1,213 @@
+"""Configuration, read once from the environment (and ``.env`` when present) and validated.
+
+A missing or malformed value raises ConfigError naming the variable; bot.py turns it into one
+line on stderr and exit code 2. Secrets are kept out of ``repr`` so they cannot reach a log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from providers.base import ProviderConfig
+
+PROVIDER_IDS = ("nanobanana", "nanobananavideo", "aivideoapi", "nananobanana")
+QUOTA_PERIODS = ("daily", "weekly", "monthly", "none")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. The message is one finished sentence."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable} {problem}")
+        self.variable = variable
+
+
+class Secret(str):
+    """A string that does not show itself in repr() or logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: Secret | None
+    database_path: Path
+    dev_guild_id: int | None
+    log_level: str
+    providers: dict[str, ProviderConfig]  # enabled HTTP providers only
+    sandbox: bool
+    default_image_model: str | None
+    default_video_model: str | None
+    default_animate_model: str | None
+    quota_period: str
+    quota_default_credits: int
+    max_jobs_per_user: int
+    moderator_role_ids: frozenset[int]
+    image_deadline_seconds: float
+    video_deadline_seconds: float
+    sandbox_credit_rate: float = 1.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def credit_rate(self, provider_id: str) -> float:
+        if provider_id == "sandbox":
+            return self.sandbox_credit_rate
+        config = self.providers.get(provider_id)
+        return config.credit_rate if config else 1.0
+
+    def require_token(self) -> Secret:
+        if not self.discord_token:
+            raise ConfigError(
+                "DISCORD_TOKEN",
+                "is not set: put the bot token from the Discord developer portal in the "
+                "environment or in .env (see .env.example)",
+            )
+        return self.discord_token
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int = 0) -> int | None:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number, got {raw!r}") from None
+    if not value > minimum:
+        raise ConfigError(name, f"must be greater than {minimum:g}, got {raw}")
+    return value
+
+
+def _origin(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(name, f"must be an origin like https://api.example.com, got {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            name, f"must be an origin without a path (scheme://host[:port]), got {raw!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _database_path(raw: str | None) -> Path:
+    url = raw or "sqlite:///data/bananabot.db"
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise ConfigError(
+            "DATABASE_URL",
+            f"must look like sqlite:///data/bananabot.db (relative) or sqlite:////abs/path.db, "
+            f"got {url!r}",
+        )
+    return Path(url[len(prefix) :])
+
+
+def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
+    from providers.registry import ADAPTERS  # late import: adapters import httpx
+
+    configs: dict[str, ProviderConfig] = {}
+    for provider_id in PROVIDER_IDS:
+        prefix = provider_id.upper()
+        key = _get(env, f"{prefix}_API_KEY")
+        if key is None:
+            continue
+        adapter = ADAPTERS[provider_id]
+        raw_base = _get(env, f"{prefix}_BASE_URL") or adapter.default_base_url
+        if raw_base is None:
+            raise ConfigError(
+                f"{prefix}_BASE_URL",
+                f"is required when {prefix}_API_KEY is set (the {provider_id} document names "
+                "no host)",
+            )
+        configs[provider_id] = ProviderConfig(
+            api_key=Secret(key),
+            base_url=_origin(f"{prefix}_BASE_URL", raw_base),
+            credit_rate=_float(env, f"{prefix}_CREDIT_RATE", 1.0),
+            max_concurrency=_int(env, f"{prefix}_MAX_CONCURRENCY", None, minimum=1),
+        )
+    return configs
+
+
+def _model_setting(env: Mapping[str, str], name: str) -> str | None:
+    value = _get(env, name)
+    if value is not None and (" " in value or value.count(":") > 1):
+        raise ConfigError(name, f"must be a model id or provider:model, got {value!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read and validate every setting. ``env`` defaults to os.environ (after ``.env``)."""
+    if env is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        env = os.environ
+
+    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+
+    period = (_get(env, "QUOTA_PERIOD") or "daily").lower()
+    if period not in QUOTA_PERIODS:
+        raise ConfigError(
+            "QUOTA_PERIOD", f"must be one of {', '.join(QUOTA_PERIODS)}, got {period!r}"
+        )
+
+    sandbox_raw = (_get(env, "SANDBOX_PROVIDER") or "0").lower()
+    if sandbox_raw not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError("SANDBOX_PROVIDER", f"must be 1 or 0, got {sandbox_raw!r}")
+
+    mod_roles: set[int] = set()
+    for part in (_get(env, "MODERATOR_ROLE_IDS") or "").split(","):
+        if part.strip():
+            if not part.strip().isdigit():
+                raise ConfigError(
+                    "MODERATOR_ROLE_IDS", f"must be comma-separated role ids, got {part.strip()!r}"
+                )
+            mod_roles.add(int(part.strip()))
+
+    token = _get(env, "DISCORD_TOKEN")
+    return Settings(
+        discord_token=Secret(token) if token else None,
+        database_path=_database_path(_get(env, "DATABASE_URL")),
+        dev_guild_id=_int(env, "DEV_GUILD_ID", None, minimum=1),
+        log_level=log_level,
+        providers=_provider_configs(env),
+        sandbox=sandbox_raw in ("1", "true", "yes"),
+        default_image_model=_model_setting(env, "DEFAULT_IMAGE_MODEL"),
+        default_video_model=_model_setting(env, "DEFAULT_VIDEO_MODEL"),
+        default_animate_model=_model_setting(env, "DEFAULT_ANIMATE_MODEL"),
+        quota_period=period,
+        quota_default_credits=_int(env, "QUOTA_DEFAULT_CREDITS", 50) or 0,
+        max_jobs_per_user=_int(env, "MAX_JOBS_PER_USER", 2, minimum=1) or 2,
+        moderator_role_ids=frozenset(mod_roles),
+        image_deadline_seconds=_float(env, "IMAGE_DEADLINE_MINUTES", 10.0) * 60,
+        video_deadline_seconds=_float(env, "VIDEO_DEADLINE_MINUTES", 30.0) * 60,
+        sandbox_credit_rate=_float(env, "SANDBOX_CREDIT_RATE", 1.0),
+    )
