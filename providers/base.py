@@ -215,7 +215,9 @@ class Provider(ABC):
         """Price in provider credits, from the documented table or the provider's preview."""
 
     @abstractmethod
-    async def submit(self, request: GenerationRequest, *, callback_url: str | None = None) -> Submission:
+    async def submit(
+        self, request: GenerationRequest, *, callback_url: str | None = None
+    ) -> Submission:
         """Start one paid task. Called at most once per job by the engine."""
 
     @abstractmethod
@@ -235,4 +237,3 @@ class Provider(ABC):
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((m for m in self.models() if m.id == model_id), None)
-

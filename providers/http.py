@@ -33,7 +33,9 @@ def default_timeout() -> httpx.Timeout:
     )
 
 
-def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | None = None) -> float | None:
+def parse_retry_after(
+    headers: httpx.Headers | dict[str, str], *, now: float | None = None
+) -> float | None:
     """Seconds to wait from Retry-After / retry-after-ms: seconds, milliseconds or an HTTP
     date. Capped at MAX_RETRY_AFTER; None when absent or unreadable."""
     lowered = {k.lower(): v for k, v in dict(headers).items()}
@@ -136,7 +138,9 @@ class ProviderHTTP:
             await self.pacer.acquire()
         headers = self._auth_headers if auth else None
         try:
-            return await self.client.request(method, path, json=json, params=params, headers=headers)
+            return await self.client.request(
+                method, path, json=json, params=params, headers=headers
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise RequestNotSent(
                 f"could not connect ({type(exc).__name__})", provider=self.provider_id

@@ -42,7 +42,9 @@ class EmulatorBase:
     def build_app(self) -> web.Application:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def add_png(self, name: str, seed: str, size: tuple[int, int] = (64, 64), noise: bool = False) -> str:
+    def add_png(
+        self, name: str, seed: str, size: tuple[int, int] = (64, 64), noise: bool = False
+    ) -> str:
         self.files[name] = (make_png(*size, seed, text_noise=1 if noise else 0), "image/png")
         return f"{self.base_url}/files/{name}"
 

@@ -1,0 +1,252 @@
+"""bananabot: the bot class, its start-up and shutdown, and the command-line entry point.
+
+``python bot.py`` or the ``bananabot`` console script. Configuration errors end the process
+with one line naming the variable and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Iterable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from db.database import Database
+from jobs.engine import EnginePolicy, JobEngine
+from jobs.errors import UserFacingError
+from jobs.timebase import Timebase
+from presentation.delivery import DiscordNotifier
+from providers.registry import ProviderRegistry
+from quota.service import QuotaService
+from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
+
+log = logging.getLogger("bananabot")
+
+EXTENSIONS = ("cogs.image", "cogs.credits")
+MODEL_REFRESH_TIMEOUT = 10.0
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every known secret in a log record's final text with ***."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_text:
+            for secret in self.secrets:
+                record.exc_text = record.exc_text.replace(secret, "***")
+        return True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    found = [str(settings.discord_token or "")]
+    found += [str(c.api_key) for c in settings.providers.values()]
+    return found
+
+
+def configure_logging(settings: Settings, stream=None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
+    handler.addFilter(RedactingFilter(secrets_of(settings)))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("httpx", "httpcore", "discord.gateway", "discord.http", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    return handler
+
+
+class BananaBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: ProviderRegistry | None = None,
+        timebase: Timebase | None = None,
+        engine_policy: EnginePolicy | None = None,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # guild cache: upload limits and channels
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.registry = registry or ProviderRegistry.from_settings(settings)
+        self.timebase = timebase or Timebase()
+        self.engine_policy = engine_policy or EnginePolicy(
+            image_deadline=settings.image_deadline_seconds,
+            video_deadline=settings.video_deadline_seconds,
+        )
+        self.tree.on_error = self.on_app_command_error
+
+    async def setup_hook(self) -> None:
+        self.db = await Database.open(self.settings.database_path)
+        await self._refresh_models()
+        self.quota = QuotaService(
+            self.db,
+            period=self.settings.quota_period,
+            default_credits=self.settings.quota_default_credits,
+            max_jobs_per_user=self.settings.max_jobs_per_user,
+            clock=self.timebase.now,
+        )
+        self.notifier = DiscordNotifier(self, now=self.timebase.now)
+        self.engine = JobEngine(
+            db=self.db,
+            quota=self.quota,
+            providers=self.registry.providers,
+            notifier=self.notifier,
+            max_in_flight={
+                pid: config.max_concurrency
+                for pid, config in self.settings.providers.items()
+                if config.max_concurrency is not None
+            },
+            credit_rates={pid: self.settings.credit_rate(pid) for pid in self.registry.providers},
+            policy=self.engine_policy,
+            timebase=self.timebase,
+        )
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self._sync_commands()
+        resumed = await self.engine.start()
+        log.info(
+            "ready to work providers=%s resumed_jobs=%d",
+            ",".join(self.registry.providers),
+            resumed,
+        )
+
+    async def _refresh_models(self) -> None:
+        for provider in self.registry.providers.values():
+            try:
+                await asyncio.wait_for(provider.refresh_models(), MODEL_REFRESH_TIMEOUT)
+            except Exception as exc:  # the documented tables stay in force
+                log.warning("model list refresh failed provider=%s: %s", provider.id, exc)
+
+    async def _sync_commands(self) -> None:
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("commands synced to guild=%s count=%d", guild.id, len(synced))
+        else:
+            synced = await self.tree.sync()
+            log.info("commands synced globally count=%d", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected as user=%s guilds=%d", self.user.id if self.user else "?", len(self.guilds)
+        )
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """The one place command errors become sentences for the member."""
+        cause = getattr(error, "original", error)
+        if isinstance(cause, UserFacingError):
+            message = cause.message
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            message = "This command only works in a server."
+        elif isinstance(error, app_commands.CheckFailure):
+            message = "You are not allowed to use this command."
+        elif isinstance(error, app_commands.TransformerError):
+            message = f"`{error.value}` is not a valid value here."
+        else:
+            command = interaction.command.name if interaction.command else "?"
+            log.error("command /%s failed", command, exc_info=cause)
+            message = "Something went wrong on the bot's side. Sorry! Nothing was charged."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not send an error reply: %s", message)
+
+    async def close(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            await engine.stop()
+        await self.registry.aclose()
+        db = getattr(self, "db", None)
+        if db is not None:
+            await db.close()
+        await super().close()
+
+
+def check_providers(settings: Settings) -> None:
+    if not settings.providers and not settings.sandbox:
+        keys = ", ".join(f"{p.upper()}_API_KEY" for p in PROVIDER_IDS)
+        raise ConfigError(
+            "NANOBANANA_API_KEY",
+            f"(or another provider key: {keys}) must be set, or SANDBOX_PROVIDER=1 to try the "
+            "bot offline; no provider is enabled",
+        )
+
+
+async def run(settings: Settings) -> None:
+    bot = BananaBot(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop() -> None:
+        log.info("stop requested: finishing up; unfinished jobs resume on the next start")
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, request_stop)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    async with bot:
+        runner = asyncio.create_task(bot.start(settings.require_token()))
+        stopper = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            await bot.close()
+        stopper.cancel()
+        await asyncio.gather(runner, return_exceptions=stopper in done)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = load_settings()
+        settings.require_token()
+        check_providers(settings)
+    except ConfigError as exc:
+        print(f"bananabot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    try:
+        asyncio.run(run(settings))
+    except discord.LoginFailure:
+        log.error("Discord rejected DISCORD_TOKEN; check the token in the developer portal")
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""/image: pictures from a prompt, optionally guided by up to three reference images."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.options import attachment_input, model_autocomplete, option_autocomplete
+from jobs.validation import build_request
+from presentation.launch import start_generation
+from providers.base import Kind
+
+if TYPE_CHECKING:
+    from bot import BananaBot
+
+
+class ImageCog(commands.Cog):
+    def __init__(self, bot: BananaBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="image", description="Make an image from a prompt")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        prompt="What to draw",
+        model="Model id, or provider:model (default: the server's image model)",
+        aspect_ratio="Shape of the image, e.g. 1:1 or 16:9 (depends on the model)",
+        resolution="1K, 2K or 4K where the model offers it",
+        count="How many images (1-4, where the model allows)",
+        quality="standard or hd, where the model offers it",
+        format="File format, where the model offers a choice",
+        reference="An image to edit or use as reference",
+        reference2="A second reference image",
+        reference3="A third reference image",
+    )
+    @app_commands.autocomplete(
+        model=model_autocomplete(Kind.IMAGE),
+        aspect_ratio=option_autocomplete(Kind.IMAGE, "aspect_ratios"),
+        resolution=option_autocomplete(Kind.IMAGE, "resolutions"),
+        quality=option_autocomplete(Kind.IMAGE, "qualities"),
+        format=option_autocomplete(Kind.IMAGE, "formats"),
+    )
+    async def image(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, 20000],
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        count: app_commands.Range[int, 1, 4] | None = None,
+        quality: str | None = None,
+        format: str | None = None,
+        reference: discord.Attachment | None = None,
+        reference2: discord.Attachment | None = None,
+        reference3: discord.Attachment | None = None,
+    ) -> None:
+        images = [
+            (label, attachment_input(attachment))
+            for label, attachment in (
+                ("reference", reference),
+                ("reference2", reference2),
+                ("reference3", reference3),
+            )
+            if attachment is not None
+        ]
+        spec = self.bot.registry.resolve(
+            model,
+            Kind.IMAGE,
+            default=self.bot.settings.default_image_model,
+            image_input=True if images else None,
+        )
+        request = build_request(
+            spec,
+            prompt=prompt,
+            aspect_ratio=aspect_ratio,
+            resolution=resolution,
+            count=count,
+            quality=quality,
+            output_format=format,
+            images=images,
+        )
+        await start_generation(self.bot, interaction, spec, request, command="image")
+
+
+async def setup(bot: BananaBot) -> None:
+    await bot.add_cog(ImageCog(bot))

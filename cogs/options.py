@@ -1,0 +1,87 @@
+"""Autocomplete and attachment helpers shared by the generation cogs (not a cog itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from jobs.validation import InputImage
+from providers.base import Kind, ModelSpec
+
+MAX_CHOICES = 25  # Discord's limit per autocomplete answer
+
+Autocomplete = Callable[
+    [discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
+]
+
+
+def attachment_input(attachment: discord.Attachment) -> InputImage:
+    return InputImage(
+        url=attachment.url,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )
+
+
+def _chosen_model(interaction: discord.Interaction, kind: Kind) -> ModelSpec | None:
+    bot = interaction.client
+    name = getattr(interaction.namespace, "model", None)
+    settings = bot.settings  # type: ignore[attr-defined]
+    default = settings.default_image_model if kind is Kind.IMAGE else settings.default_video_model
+    try:
+        return bot.registry.resolve(name, kind, default=default)  # type: ignore[attr-defined]
+    except LookupError:
+        return None
+
+
+def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autocomplete:
+    """Models of ``kind``: label shows name, provider and default cost; value is pinned."""
+
+    async def complete(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        from presentation.launch import price_hint
+
+        bot = interaction.client
+        needle = current.strip().lower()
+        choices = []
+        for spec in bot.registry.models(kind, image_input=image_input):  # type: ignore[attr-defined]
+            haystack = f"{spec.qualified_id} {spec.name}".lower()
+            if needle and needle not in haystack:
+                continue
+            cost = await price_hint(bot, spec)  # type: ignore[arg-type]
+            label = f"{spec.name} — {spec.provider}"
+            if cost is not None:
+                label += f" — {cost} credit{'s' if cost != 1 else ''}"
+            if spec.note:
+                label += f" ({spec.note})"
+            choices.append(app_commands.Choice(name=label[:100], value=spec.qualified_id))
+            if len(choices) >= MAX_CHOICES:
+                break
+        return choices
+
+    return complete
+
+
+def option_autocomplete(kind: Kind, field: str) -> Autocomplete:
+    """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
+
+    async def complete(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        spec = _chosen_model(interaction, kind)
+        if spec is None:
+            return []
+        needle = current.strip().lower()
+        values = [str(v) for v in getattr(spec, field)]
+        return [
+            app_commands.Choice(name=value, value=value)
+            for value in values
+            if needle in value.lower()
+        ][:MAX_CHOICES]
+
+    return complete

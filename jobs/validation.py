@@ -1,0 +1,134 @@
+"""Checking a command's options against the chosen model before anything is charged.
+
+Every refusal says what was wrong and what the model allows. Free text (autocomplete values can
+be typed by hand) is validated here, never trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from jobs.errors import InvalidRequest
+from providers.base import GenerationRequest, Kind, ModelSpec
+
+IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
+MAX_REFERENCE_BYTES = 10 * 1024 * 1024  # the strictest documented input limit (002: 10 MB)
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An attachment or URL offered as an input image, as the command received it."""
+
+    url: str
+    filename: str = ""
+    content_type: str | None = None
+    size: int | None = None
+
+
+def _choice(value: str | None, allowed: Sequence[str], option: str, spec: ModelSpec) -> str | None:
+    if value is None or value == "":
+        return None
+    for candidate in allowed:
+        if candidate.lower() == value.strip().lower():
+            return candidate
+    if not allowed:
+        raise InvalidRequest(f"`{spec.id}` does not take a `{option}` option; leave it empty.")
+    raise InvalidRequest(
+        f"`{value}` is not a {option} `{spec.id}` offers. Allowed: {', '.join(allowed)}."
+    )
+
+
+def check_image(image: InputImage, label: str) -> str:
+    """An input image must be an https URL (or a Discord attachment) of a supported type."""
+    if urlsplit(image.url).scheme != "https":
+        raise InvalidRequest(f"`{label}` must be an https:// link to an image.")
+    content_type = (image.content_type or "").split(";")[0].strip().lower()
+    if image.content_type is not None and content_type not in IMAGE_CONTENT_TYPES:
+        shown = image.filename or "the file"
+        raise InvalidRequest(
+            f"`{label}` ({shown}) is not a supported image. Use PNG, JPEG or WebP."
+        )
+    if image.size is not None and image.size > MAX_REFERENCE_BYTES:
+        raise InvalidRequest(
+            f"`{label}` is {image.size / 1048576:.1f} MiB; input images can be at most "
+            f"{MAX_REFERENCE_BYTES // 1048576} MiB."
+        )
+    return image.url
+
+
+def build_request(
+    spec: ModelSpec,
+    *,
+    prompt: str | None,
+    aspect_ratio: str | None = None,
+    resolution: str | None = None,
+    count: int | None = None,
+    quality: str | None = None,
+    output_format: str | None = None,
+    images: Sequence[tuple[str, InputImage]] = (),
+    duration: int | None = None,
+    audio: bool | None = None,
+    negative_prompt: str | None = None,
+    motion: str | None = None,
+) -> GenerationRequest:
+    """A GenerationRequest for ``spec``, or InvalidRequest naming the first problem."""
+    text = (prompt or "").strip()
+    if not text and spec.text_input and not spec.requires_image:
+        raise InvalidRequest("The prompt is empty. Describe what you want to see.")
+    if len(text) > spec.max_prompt_chars:
+        raise InvalidRequest(
+            f"The prompt is {len(text)} characters; `{spec.id}` accepts at most "
+            f"{spec.max_prompt_chars}."
+        )
+
+    if images and not spec.image_input:
+        raise InvalidRequest(
+            f"`{spec.id}` does not accept input images. Remove the image or pick a model "
+            "that does (the model list shows which)."
+        )
+    if len(images) > spec.max_references:
+        raise InvalidRequest(
+            f"`{spec.id}` accepts at most {spec.max_references} input image"
+            f"{'s' if spec.max_references != 1 else ''}; you gave {len(images)}."
+        )
+    if spec.requires_image and not images:
+        raise InvalidRequest(f"`{spec.id}` needs an input image.")
+    urls = tuple(check_image(image, label) for label, image in images)
+
+    if count is not None and not 1 <= count <= spec.max_count:
+        allowed = "1" if spec.max_count == 1 else f"1 to {spec.max_count}"
+        raise InvalidRequest(f"`count` must be {allowed} for `{spec.id}`; you asked for {count}.")
+
+    if duration is not None and duration not in spec.durations:
+        if not spec.durations:
+            raise InvalidRequest(f"`{spec.id}` does not take a `duration`; leave it empty.")
+        shown = ", ".join(f"{d}s" for d in spec.durations)
+        raise InvalidRequest(f"`{spec.id}` cannot make {duration}s videos. Durations: {shown}.")
+
+    if audio is not None and spec.kind is Kind.VIDEO:
+        if audio and spec.audio == "no":
+            raise InvalidRequest(f"`{spec.id}` cannot generate audio; set `audio` to False.")
+        if not audio and spec.audio == "always":
+            raise InvalidRequest(f"`{spec.id}` always generates audio; it cannot be turned off.")
+    if negative_prompt and not spec.negative_prompt:
+        raise InvalidRequest(f"`{spec.id}` does not take a `negative_prompt`; leave it empty.")
+
+    return GenerationRequest(
+        kind=spec.kind,
+        model=spec.id,
+        prompt=text,
+        aspect_ratio=_choice(aspect_ratio, spec.aspect_ratios, "aspect ratio", spec)
+        or spec.default_aspect_ratio,
+        resolution=_choice(resolution, spec.resolutions, "resolution", spec)
+        or spec.default_resolution,
+        count=count or 1,
+        quality=_choice(quality, spec.qualities, "quality", spec),
+        output_format=_choice(output_format, spec.formats, "format", spec),
+        reference_urls=urls,
+        duration=duration if duration is not None else spec.default_duration,
+        audio=audio,
+        negative_prompt=(negative_prompt or "").strip() or None,
+        motion=_choice(motion, spec.motions, "motion", spec),
+    )

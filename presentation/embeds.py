@@ -1,0 +1,135 @@
+"""How jobs and balances look in Discord. Pure functions from data to embeds/text, so the
+wording lives in one place and tests can read it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import discord
+
+from db.jobs import Job, JobState
+from quota.service import Balance
+
+COLOUR_WORKING = discord.Colour.gold()
+COLOUR_DONE = discord.Colour.green()
+COLOUR_FAILED = discord.Colour.red()
+PROMPT_PREVIEW = 300
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def preview(text: str, limit: int = PROMPT_PREVIEW) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def progress_bar(percent: int | None, width: int = 12) -> str:
+    if percent is None:
+        return ""
+    percent = max(0, min(100, percent))
+    filled = round(width * percent / 100)
+    return f"`{'█' * filled}{'░' * (width - filled)}` {percent}%"
+
+
+def duration_text(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    return f"{minutes}m {sec:02d}s"
+
+
+def _stage(job: Job, queue_position: int | None) -> str:
+    if job.state is JobState.QUEUED:
+        if queue_position:
+            return f"Waiting for {job.provider} — {plural(queue_position, 'job')} ahead"
+        return "Starting…"
+    if job.state is JobState.SUBMITTING:
+        return f"Sending to {job.provider}…"
+    if job.state is JobState.RUNNING:
+        bar = progress_bar(job.progress)
+        return f"Generating… {bar}".strip()
+    if job.state is JobState.DELIVERING:
+        return "Uploading the result…"
+    if job.state is JobState.COMPLETED:
+        return "Done."
+    return "Failed."
+
+
+def job_card(
+    job: Job, queue_position: int | None = None, *, result_url: str | None = None
+) -> discord.Embed:
+    """The acknowledgement shown while a job runs (edited as it progresses)."""
+    what = "video" if job.kind == "video" else ("images" if job.request.count > 1 else "image")
+    if job.state is JobState.FAILED:
+        embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
+        embed.description = (
+            f"{job.failure or 'The job failed.'}\n"
+            f"Your {plural(job.cost, 'credit')} {'was' if job.cost == 1 else 'were'} returned."
+        )
+    elif job.state is JobState.COMPLETED:
+        embed = discord.Embed(title=f"Your {what} is ready", colour=COLOUR_DONE)
+        embed.description = f"[Jump to the result]({result_url})" if result_url else "Posted below."
+    else:
+        embed = discord.Embed(title=f"Making your {what}", colour=COLOUR_WORKING)
+        embed.description = _stage(job, queue_position)
+    embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
+    cost = job.charged if job.charged is not None else job.cost
+    embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
+    if job.state is JobState.QUEUED and queue_position is not None:
+        embed.add_field(
+            name="Queue", value="next" if queue_position == 0 else f"#{queue_position + 1}"
+        )
+    embed.add_field(name="Prompt", value=preview(job.request.prompt, 200) or "—", inline=False)
+    embed.set_footer(text=f"job {job.id}")
+    return embed
+
+
+def result_message(
+    job: Job,
+    *,
+    elapsed: float,
+    links: list[str],
+    link_ttl: timedelta | None,
+    too_large: bool,
+) -> tuple[str, discord.Embed]:
+    """Content and embed of the channel message that delivers a result."""
+    what = "video" if job.kind == "video" else ("images" if job.request.count > 1 else "image")
+    content = f"<@{job.user_id}> your {what} is ready!"
+    embed = discord.Embed(description=preview(job.request.prompt), colour=COLOUR_DONE)
+    embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
+    cost = job.charged if job.charged is not None else job.cost
+    embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
+    embed.add_field(name="Time", value=duration_text(elapsed), inline=True)
+    if links:
+        why = "too large to upload in this server" if too_large else "could not be downloaded"
+        lasting = (
+            f" The link stays valid for {plural(link_ttl.days, 'day')}."
+            if link_ttl and link_ttl.days
+            else (" The link may expire." if link_ttl else "")
+        )
+        lines = "\n".join(f"<{url}>" for url in links)
+        embed.add_field(
+            name="Download", value=f"The file was {why}.{lasting}\n{lines}", inline=False
+        )
+    embed.set_footer(text=f"job {job.id}")
+    return content, embed
+
+
+def balance_embed(member: discord.abc.User, balance: Balance, *, own: bool) -> discord.Embed:
+    whose = "Your" if own else f"{member.display_name}'s"
+    embed = discord.Embed(title=f"{whose} credits", colour=discord.Colour.blurple())
+    embed.description = f"**{balance.left} / {balance.allowance}** credits left"
+    embed.add_field(name="Allowance", value=f"{balance.allowance} per period", inline=True)
+    embed.add_field(name="Used this period", value=str(balance.used), inline=True)
+    embed.add_field(name="Reserved by running jobs", value=str(balance.reserved), inline=True)
+    embed.add_field(name="Bonus", value=str(balance.bonus), inline=True)
+    if balance.resets_at:
+        stamp = int(balance.resets_at.timestamp())
+        embed.add_field(name="Resets", value=f"<t:{stamp}:R> (<t:{stamp}:f>)", inline=True)
+    else:
+        embed.add_field(name="Resets", value="never (no quota period)", inline=True)
+    embed.add_field(name="Running jobs", value=str(balance.running_jobs), inline=True)
+    return embed

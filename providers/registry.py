@@ -1,0 +1,110 @@
+"""Which adapters exist, which are enabled, and how a model name becomes a (provider, model).
+
+``model`` options take a model id as the documents spell it, or ``provider:model`` to pin a
+provider. An id several providers share resolves to the first enabled one in ADAPTERS order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+
+from jobs.errors import InvalidRequest
+from providers.aivideoapi import AIVideoAPIProvider
+from providers.base import Kind, ModelSpec, Provider
+from providers.nananobanana import NanaNoBananaProvider
+from providers.nanobanana import NanoBananaProvider
+from providers.nanobananavideo import NanoBananaVideoProvider
+from providers.sandbox import SandboxProvider
+
+ADAPTERS: dict[str, type[Provider]] = {
+    "nanobanana": NanoBananaProvider,
+    "nanobananavideo": NanoBananaVideoProvider,
+    "aivideoapi": AIVideoAPIProvider,
+    "nananobanana": NanaNoBananaProvider,
+}
+
+
+class UnknownModel(InvalidRequest, LookupError):
+    """The model named is not offered by any enabled provider. The message says what is."""
+
+
+class ProviderRegistry:
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self.providers: dict[str, Provider] = {p.id: p for p in providers}
+
+    @classmethod
+    def from_settings(
+        cls, settings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> ProviderRegistry:
+        built: list[Provider] = []
+        for provider_id, adapter in ADAPTERS.items():
+            config = settings.providers.get(provider_id)
+            if config is not None:
+                built.append(adapter(config, transport=transport))  # type: ignore[call-arg]
+        if settings.sandbox:
+            built.append(SandboxProvider())
+        return cls(built)
+
+    def __bool__(self) -> bool:
+        return bool(self.providers)
+
+    def get(self, provider_id: str) -> Provider | None:
+        return self.providers.get(provider_id)
+
+    def models(self, kind: Kind, *, image_input: bool | None = None) -> list[ModelSpec]:
+        """Enabled models of a kind, providers in ADAPTERS order, sandbox last."""
+        found = []
+        for provider in self.providers.values():
+            for spec in provider.models():
+                if spec.kind is not kind:
+                    continue
+                if image_input is True and not spec.image_input:
+                    continue
+                if image_input is False and spec.requires_image:
+                    continue
+                found.append(spec)
+        return found
+
+    def resolve(
+        self,
+        name: str | None,
+        kind: Kind,
+        *,
+        default: str | None = None,
+        image_input: bool | None = None,
+    ) -> ModelSpec:
+        """The model a command should use. Raises UnknownModel with a helpful message."""
+        candidates = self.models(kind, image_input=image_input)
+        if not candidates:
+            raise UnknownModel(
+                f"No {kind.value} model is enabled on this bot. A server admin needs to set a "
+                "provider's API key."
+            )
+        wanted = (name or default or "").strip()
+        if not wanted:
+            return candidates[0]
+        provider_id, _, model_id = wanted.rpartition(":")
+        matches = [
+            m
+            for m in self.models(kind)
+            if m.id.lower() == model_id.lower()
+            and (not provider_id or m.provider == provider_id.lower())
+        ]
+        if not matches:
+            shown = ", ".join(sorted({m.id for m in candidates}))
+            raise UnknownModel(
+                f"`{wanted}` is not an enabled {kind.value} model. Available: {shown}."
+            )
+        usable = [m for m in matches if m in candidates]
+        if not usable:
+            raise UnknownModel(
+                f"`{wanted}` cannot be used this way"
+                + (" (it needs an input image)." if image_input is False else ".")
+            )
+        return usable[0]
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
