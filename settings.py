@@ -166,7 +166,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         if dotenv:
             from dotenv import load_dotenv
 
-            load_dotenv(override=False)
+            load_dotenv(Path.cwd() / ".env", override=False)  # the working directory's
         env = os.environ
 
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()

@@ -1,0 +1,124 @@
+"""Configuration: defaults, validation messages naming the variable, secrets kept out of repr."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settings import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_without_providers():
+    settings = load_settings({"DISCORD_TOKEN": "abc.def"})
+    assert settings.database_path == Path("data/bananabot.db")
+    assert settings.quota_period == "daily"
+    assert settings.quota_default_credits == 50
+    assert settings.max_jobs_per_user == 2
+    assert settings.providers == {}
+    assert settings.sandbox is False
+
+
+def test_provider_enabled_exactly_when_key_set():
+    settings = load_settings(
+        {
+            "AIVIDEOAPI_API_KEY": "sk-1",
+            "NANANOBANANA_API_KEY": "nb_2",
+            "NANANOBANANA_CREDIT_RATE": "2.5",
+        }
+    )
+    assert set(settings.providers) == {"aivideoapi", "nananobanana"}
+    assert settings.providers["aivideoapi"].base_url == "https://api.aivideoapi.ai"
+    assert settings.providers["nananobanana"].base_url == "https://www.nananobanana.com"
+    assert settings.credit_rate("nananobanana") == 2.5
+    assert settings.credit_rate("aivideoapi") == 1.0
+
+
+def test_nanobanana_needs_a_base_url():
+    with pytest.raises(ConfigError) as err:
+        load_settings({"NANOBANANA_API_KEY": "nb_sk_x"})
+    assert err.value.variable == "NANOBANANA_BASE_URL"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"QUOTA_PERIOD": "hourly"}, "QUOTA_PERIOD"),
+        ({"QUOTA_DEFAULT_CREDITS": "lots"}, "QUOTA_DEFAULT_CREDITS"),
+        ({"MAX_JOBS_PER_USER": "0"}, "MAX_JOBS_PER_USER"),
+        ({"DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DEV_GUILD_ID": "abc"}, "DEV_GUILD_ID"),
+        ({"MODERATOR_ROLE_IDS": "12,mods"}, "MODERATOR_ROLE_IDS"),
+        (
+            {"AIVIDEOAPI_API_KEY": "sk-1", "AIVIDEOAPI_BASE_URL": "https://h/v1"},
+            "AIVIDEOAPI_BASE_URL",
+        ),
+        ({"AIVIDEOAPI_API_KEY": "sk-1", "AIVIDEOAPI_CREDIT_RATE": "-1"}, "AIVIDEOAPI_CREDIT_RATE"),
+        ({"SANDBOX_PROVIDER": "maybe"}, "SANDBOX_PROVIDER"),
+    ],
+)
+def test_malformed_values_name_the_variable(env, variable):
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert err.value.variable == variable
+    assert str(err.value).startswith(variable)
+
+
+def test_secrets_do_not_show_in_repr():
+    settings = load_settings(
+        {"DISCORD_TOKEN": "tok-SECRET-123", "AIVIDEOAPI_API_KEY": "sk-SECRET-456"}
+    )
+    text = repr(settings)
+    assert "tok-SECRET-123" not in text
+    assert "sk-SECRET-456" not in text
+
+
+def _run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")],
+        cwd=tmp_path,  # no .env there
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_run_without_token_prints_one_line_and_exits_2(tmp_path):
+    result = _run_bot({"SANDBOX_PROVIDER": "1"}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "DISCORD_TOKEN" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_malformed_setting_exits_2_naming_it(tmp_path):
+    result = _run_bot(
+        {"DISCORD_TOKEN": "x", "SANDBOX_PROVIDER": "1", "QUOTA_PERIOD": "yearly"}, tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "QUOTA_PERIOD" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_provider_enabled_exits_2(tmp_path):
+    result = _run_bot({"DISCORD_TOKEN": "x"}, tmp_path)
+    assert result.returncode == 2
+    assert "SANDBOX_PROVIDER" in result.stderr and "API_KEY" in result.stderr
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("QUOTA_PERIOD=sometimes\nSANDBOX_PROVIDER=1\nDISCORD_TOKEN=x\n")
+    result = _run_bot({}, tmp_path)
+    assert result.returncode == 2
+    assert "QUOTA_PERIOD" in result.stderr

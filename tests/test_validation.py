@@ -1,0 +1,77 @@
+"""Option validation: refusals say what was wrong and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.errors import InvalidRequest
+from jobs.validation import InputImage, build_request
+from providers.aivideoapi import AIVideoAPIProvider
+from providers.base import ProviderConfig
+from providers.nanobanana import NanoBananaProvider
+from providers.sandbox import SandboxProvider
+
+
+def _spec(provider_cls, model_id, **config):
+    provider = provider_cls(ProviderConfig(api_key="k", base_url="https://example.invalid"))
+    spec = provider.model(model_id)
+    assert spec is not None
+    return spec
+
+
+def png(url="https://cdn.example/a.png", size=1000, content_type="image/png"):
+    return InputImage(url=url, filename="a.png", content_type=content_type, size=size)
+
+
+def test_valid_request_takes_canonical_values():
+    spec = _spec(AIVideoAPIProvider, "nano-banana-2")
+    request = build_request(spec, prompt=" a cat ", aspect_ratio="21:9", resolution="2k")
+    assert request.prompt == "a cat"
+    assert request.resolution == "2K"
+    assert request.aspect_ratio == "21:9"
+
+
+def test_unknown_aspect_ratio_lists_allowed():
+    spec = _spec(NanoBananaProvider, "nano-banana")
+    with pytest.raises(InvalidRequest) as err:
+        build_request(spec, prompt="x", aspect_ratio="21:9")
+    assert "21:9" in err.value.message
+    assert "16:9" in err.value.message and "1:1" in err.value.message
+
+
+def test_resolution_on_model_without_resolutions_is_refused():
+    spec = _spec(NanoBananaProvider, "nano-banana")
+    with pytest.raises(InvalidRequest) as err:
+        build_request(spec, prompt="x", resolution="4K")
+    assert "does not take" in err.value.message
+
+
+def test_count_bounds_per_model():
+    spec = _spec(AIVideoAPIProvider, "nano-banana-2")
+    with pytest.raises(InvalidRequest) as err:
+        build_request(spec, prompt="x", count=3)
+    assert "`count` must be 1" in err.value.message
+    assert build_request(_spec(NanoBananaProvider, "nano-banana"), prompt="x", count=4).count == 4
+
+
+def test_empty_and_too_long_prompts():
+    spec = _spec(AIVideoAPIProvider, "nano-banana-2")
+    with pytest.raises(InvalidRequest, match="empty"):
+        build_request(spec, prompt="   ")
+    with pytest.raises(InvalidRequest, match="at most 20000"):
+        build_request(spec, prompt="x" * 20001)
+
+
+def test_reference_images_checked():
+    spec = _spec(SandboxProvider, "sandbox-image")
+    ok = build_request(spec, prompt="x", images=[("reference", png())])
+    assert ok.reference_urls == ("https://cdn.example/a.png",)
+    with pytest.raises(InvalidRequest, match="not a supported image"):
+        build_request(spec, prompt="x", images=[("reference", png(content_type="application/pdf"))])
+    with pytest.raises(InvalidRequest, match="at most 10 MiB"):
+        build_request(spec, prompt="x", images=[("reference", png(size=11 * 1024 * 1024))])
+    with pytest.raises(InvalidRequest, match="https"):
+        build_request(spec, prompt="x", images=[("reference", png(url="http://cdn.example/a.png"))])
+    four = [(f"r{i}", png()) for i in range(4)]
+    with pytest.raises(InvalidRequest, match="at most 3 input images"):
+        build_request(spec, prompt="x", images=four)
