@@ -60,3 +60,80 @@ def dimensions_for(aspect_ratio: str | None, long_side: int) -> tuple[int, int]:
     if w >= h:
         return long_side, max(1, round(long_side * h / w))
     return max(1, round(long_side * w / h)), long_side
+
+
+def _lzw(indices: bytes, min_code_size: int = 8) -> bytes:
+    """GIF's variable-width LZW, emitting a clear code whenever the table fills."""
+    clear, end = 1 << min_code_size, (1 << min_code_size) + 1
+    table = {bytes([i]): i for i in range(clear)}
+    next_code, width = end + 1, min_code_size + 1
+    bits, nbits, out = 0, 0, bytearray()
+
+    def emit(code: int) -> None:
+        nonlocal bits, nbits
+        bits |= code << nbits
+        nbits += width
+        while nbits >= 8:
+            out.append(bits & 0xFF)
+            bits >>= 8
+            nbits -= 8
+
+    emit(clear)
+    current = b""
+    for value in indices:
+        candidate = current + bytes([value])
+        if candidate in table:
+            current = candidate
+            continue
+        emit(table[current])
+        if next_code < 4096:
+            table[candidate] = next_code
+            next_code += 1
+            if next_code > (1 << width) and width < 12:
+                width += 1
+        else:
+            emit(clear)
+            table = {bytes([i]): i for i in range(clear)}
+            next_code, width = end + 1, min_code_size + 1
+        current = bytes([value])
+    if current:
+        emit(table[current])
+    emit(end)
+    if nbits:
+        out.append(bits & 0xFF)
+    return bytes(out)
+
+
+def make_gif(width: int, height: int, frames: int, seed: str = "", fps: int = 10) -> bytes:
+    """A looping animated GIF: a band of colour sweeping across a seeded gradient. The sandbox's
+    "video": a real animation Discord plays inline, made without any codec library."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    palette = bytearray()
+    for i in range(256):  # a seeded gradient palette, brighter towards the top
+        palette += bytes(
+            ((digest[0] + i) & 0xFF, (digest[1] + i // 2) & 0xFF, (digest[2] + 255 - i) & 0xFF)
+        )
+    delay = max(2, round(100 / fps))
+    parts = [
+        b"GIF89a",
+        struct.pack("<HHBBB", width, height, 0xF7, 0, 0),
+        bytes(palette),
+        b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00",  # loop forever
+    ]
+    for f in range(frames):
+        band = int((f / max(frames, 1)) * width)
+        rows = bytearray()
+        for y in range(height):
+            base = (y * 200) // max(height - 1, 1)
+            for x in range(width):
+                value = base + (55 if abs(x - band) < width // 10 else (x * 40) // width)
+                rows.append(min(value, 255))
+        data = _lzw(bytes(rows))
+        parts.append(b"\x21\xf9\x04\x04" + struct.pack("<H", delay) + b"\x00\x00")
+        parts.append(b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x08")
+        for start in range(0, len(data), 255):
+            block = data[start : start + 255]
+            parts.append(bytes([len(block)]) + block)
+        parts.append(b"\x00")
+    parts.append(b"\x3b")
+    return b"".join(parts)

@@ -4,10 +4,14 @@ It keeps no state: a task id carries the kind, the submit time and the planned d
 the result is rendered on demand from the task id. So a sandbox job survives a bot restart like
 a real one does. Prompts containing ``[fail]`` or ``[filter]`` fail on purpose, for trying the
 failure path.
+
+Its "videos" are looping animated GIFs: a real animation every Discord client plays inline,
+made without a codec library (an MP4 encoder would be a heavy dependency for a test provider).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -25,7 +29,7 @@ from providers.base import (
     TaskStatus,
 )
 from providers.errors import ContentFiltered, NotFound
-from providers.imaging import dimensions_for, make_png
+from providers.imaging import dimensions_for, make_gif, make_png
 
 ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9", "21:9")
 # Kept small on purpose: pure-Python PNG encoding of true 1K-4K images would take seconds.
@@ -51,10 +55,32 @@ MODELS: tuple[ModelSpec, ...] = (
         typical_seconds=IMAGE_SECONDS,
         note="offline test images",
     ),
+    ModelSpec(
+        id="sandbox-video",
+        name="Sandbox Video",
+        provider="sandbox",
+        kind=Kind.VIDEO,
+        aspect_ratios=("16:9", "9:16", "1:1"),
+        resolutions=("480p", "720p"),
+        durations=(4, 8),
+        motions=("low", "medium", "high"),
+        negative_prompt=True,
+        max_references=1,
+        default_aspect_ratio="16:9",
+        default_resolution="480p",
+        default_duration=4,
+        typical_seconds=4 * VIDEO_SECONDS_PER_CLIP_SECOND,
+        note="offline test animations (GIF)",
+    ),
 )
+VIDEO_SIZE = {"480p": 160, "720p": 224}  # long side of the GIF; small to encode quickly
+VIDEO_FPS = 8
 
 
 def _price(request: GenerationRequest) -> int:
+    if request.kind is Kind.VIDEO:
+        per_second = 2 if request.resolution == "720p" else 1
+        return per_second * (request.duration or 4)
     per_image = {"1K": 1, "2K": 2, "4K": 4}.get(request.resolution or "1K", 1)
     if request.quality == "hd":
         per_image += 1
@@ -90,7 +116,10 @@ class SandboxProvider(Provider):
             raise ContentFiltered(
                 "sandbox filter: the prompt asked to be filtered", provider=self.id
             )
-        seconds = IMAGE_SECONDS / self._speed
+        if request.kind is Kind.VIDEO:
+            seconds = VIDEO_SECONDS_PER_CLIP_SECOND * (request.duration or 4) / self._speed
+        else:
+            seconds = IMAGE_SECONDS / self._speed
         digest = hashlib.sha256(repr(request.to_dict()).encode()).hexdigest()[:12]
         started = int(self._clock() * 1000)
         task_id = f"sb-{request.kind.value}-{started}-{int(seconds * 1000)}-{digest}"
@@ -115,14 +144,17 @@ class SandboxProvider(Provider):
             return TaskStatus(state=state, progress=min(progress, 99))
         if "[fail]" in request.prompt.lower():
             return TaskStatus(state=TaskState.FAILED, error="sandbox: the prompt asked to fail")
-        media = tuple(
-            Media(
-                url=f"{SCHEME}{task_id}/{n}.png?ar={request.aspect_ratio or '1:1'}"
-                f"&res={request.resolution or '1K'}",
-                content_type="image/png",
+        query = f"ar={request.aspect_ratio or '1:1'}&res={request.resolution or ''}"
+        if request.kind is Kind.VIDEO:
+            query += f"&s={request.duration or 4}"
+            media: tuple[Media, ...] = (
+                Media(url=f"{SCHEME}{task_id}/0.gif?{query}", content_type="image/gif"),
             )
-            for n in range(max(1, request.count))
-        )
+        else:
+            media = tuple(
+                Media(url=f"{SCHEME}{task_id}/{n}.png?{query}", content_type="image/png")
+                for n in range(max(1, request.count))
+            )
         return TaskStatus(
             state=TaskState.SUCCEEDED, progress=100, media=media, cost=float(_price(request))
         )
@@ -132,9 +164,14 @@ class SandboxProvider(Provider):
             raise NotFound(f"not a sandbox file: {url}", provider=self.id)
         path, _, query = url[len(SCHEME) :].partition("?")
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-        width, height = dimensions_for(
-            params.get("ar"), LONG_SIDE.get(params.get("res", "1K"), 384)
-        )
-        data = make_png(width, height, seed=path)
+        if path.endswith(".gif"):
+            long_side = VIDEO_SIZE.get(params.get("res", ""), 160)
+            width, height = dimensions_for(params.get("ar"), long_side)
+            frames = VIDEO_FPS * int(params.get("s", "4"))
+            data = await asyncio.to_thread(make_gif, width, height, frames, path, VIDEO_FPS)
+        else:
+            long_side = LONG_SIDE.get(params.get("res", ""), 384)
+            width, height = dimensions_for(params.get("ar"), long_side)
+            data = await asyncio.to_thread(make_png, width, height, path)
         for start in range(0, len(data), 64 * 1024):
             yield data[start : start + 64 * 1024]
