@@ -27,7 +27,7 @@ from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
 log = logging.getLogger("bananabot")
 
-EXTENSIONS = ("cogs.image", "cogs.credits")
+EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits")
 MODEL_REFRESH_TIMEOUT = 10.0
 
 
@@ -161,7 +161,10 @@ class BananaBot(commands.Bot):
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        """The one place command errors become sentences for the member."""
+        await self.report_error(interaction, error)
+
+    async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """The one place errors become sentences for the member (ephemeral)."""
         cause = getattr(error, "original", error)
         if isinstance(cause, UserFacingError):
             message = cause.message
@@ -172,8 +175,8 @@ class BananaBot(commands.Bot):
         elif isinstance(error, app_commands.TransformerError):
             message = f"`{error.value}` is not a valid value here."
         else:
-            command = interaction.command.name if interaction.command else "?"
-            log.error("command /%s failed", command, exc_info=cause)
+            command = interaction.command.name if interaction.command else "button"
+            log.error("interaction /%s failed", command, exc_info=cause)
             message = "Something went wrong on the bot's side. Sorry! Nothing was charged."
         try:
             if interaction.response.is_done():

@@ -27,13 +27,23 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
     )
 
 
-def _chosen_model(interaction: discord.Interaction, kind: Kind) -> ModelSpec | None:
+def chosen_model(
+    interaction: discord.Interaction, kind: Kind, *, animate: bool = False
+) -> ModelSpec | None:
+    """The model the command will use given what has been typed so far (or the default)."""
     bot = interaction.client
     name = getattr(interaction.namespace, "model", None)
     settings = bot.settings  # type: ignore[attr-defined]
-    default = settings.default_image_model if kind is Kind.IMAGE else settings.default_video_model
+    if kind is Kind.IMAGE:
+        default = settings.default_image_model
+    elif animate:
+        default = settings.default_animate_model
+    else:
+        default = settings.default_video_model
     try:
-        return bot.registry.resolve(name, kind, default=default)  # type: ignore[attr-defined]
+        return bot.registry.resolve(  # type: ignore[attr-defined]
+            name, kind, default=default, image_input=True if animate else None
+        )
     except LookupError:
         return None
 
@@ -67,21 +77,19 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
     return complete
 
 
-def option_autocomplete(kind: Kind, field: str) -> Autocomplete:
+def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Autocomplete:
     """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
 
-    async def complete(
-        interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        spec = _chosen_model(interaction, kind)
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice]:
+        spec = chosen_model(interaction, kind, animate=animate)
         if spec is None:
             return []
-        needle = current.strip().lower()
-        values = [str(v) for v in getattr(spec, field)]
+        needle = str(current).strip().lower()
+        values = list(getattr(spec, field))
         return [
-            app_commands.Choice(name=value, value=value)
+            app_commands.Choice(name=f"{value}s" if isinstance(value, int) else value, value=value)
             for value in values
-            if needle in value.lower()
+            if needle in str(value).lower()
         ][:MAX_CHOICES]
 
     return complete

@@ -85,6 +85,11 @@ class ProviderRegistry:
         wanted = (name or default or "").strip()
         if not wanted:
             return candidates[0]
+        if not name:  # a configured default that cannot do this job gives way
+            try:
+                return self.resolve(default, kind, image_input=image_input)
+            except UnknownModel:
+                return candidates[0]
         provider_id, _, model_id = wanted.rpartition(":")
         matches = [
             m

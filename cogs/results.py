@@ -1,0 +1,130 @@
+"""Buttons on delivered images: Re-roll and Animate.
+
+They are DynamicItems with stable custom ids (``bb:reroll:<job>``, ``bb:animate:<job>``), so
+they keep working after a restart: the job id leads back to the stored request. Whoever presses
+a button starts a new job charged to them, under the same quota rules as the commands.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from db.jobs import Job
+from jobs.errors import InvalidRequest
+from jobs.validation import InputImage
+from presentation.launch import start_generation
+from providers.base import Kind
+
+if TYPE_CHECKING:
+    from bot import BananaBot
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+
+
+async def _stored_job(bot: BananaBot, job_id: str) -> Job:
+    job = await bot.engine.jobs.get(job_id)
+    if job is None:
+        raise InvalidRequest("This result is no longer known to the bot, so it cannot be reused.")
+    return job
+
+
+async def _run(interaction: discord.Interaction, action) -> None:
+    bot: BananaBot = interaction.client  # type: ignore[assignment]
+    try:
+        await action(bot)
+    except Exception as exc:  # refusals and surprises alike get an ephemeral answer
+        await bot.report_error(interaction, exc)
+
+
+class RerollButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"bb:reroll:(?P<job>[0-9a-f]{4,32})"
+):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Re-roll",
+                emoji="🎲",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"bb:reroll:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async def reroll(bot: BananaBot) -> None:
+            job = await _stored_job(bot, self.job_id)
+            spec = bot.registry.resolve(f"{job.provider}:{job.model}", Kind(job.kind))
+            await start_generation(bot, interaction, spec, job.request, command="reroll")
+
+        await _run(interaction, reroll)
+
+
+class AnimateButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"bb:animate:(?P<job>[0-9a-f]{4,32})"
+):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Animate",
+                emoji="🎬",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"bb:animate:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from cogs.video import animate_image
+
+        async def animate(bot: BananaBot) -> None:
+            job = await _stored_job(bot, self.job_id)
+            source = _source_image(interaction.message, job)
+            await animate_image(
+                bot, interaction, ("image", source), prompt=job.request.prompt, command="animate"
+            )
+
+        await _run(interaction, animate)
+
+
+def _source_image(message: discord.Message | None, job: Job) -> InputImage:
+    """The image to animate: the message's first image attachment, else the result link."""
+    for attachment in message.attachments if message else []:
+        if attachment.filename.lower().endswith(IMAGE_EXTENSIONS):
+            return InputImage(
+                url=attachment.url,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+            )
+    for media in job.media:
+        if media.url.startswith("https://"):
+            return InputImage(url=media.url)
+    raise InvalidRequest("This result has no image that can be animated.")
+
+
+def result_view(job: Job) -> discord.ui.View | None:
+    if job.kind != Kind.IMAGE.value:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerollButton(job.id))
+    view.add_item(AnimateButton(job.id))
+    return view
+
+
+async def setup(bot: BananaBot) -> None:
+    """No commands here: the extension registers the persistent buttons."""
+    bot.add_dynamic_items(RerollButton, AnimateButton)
+    bot.result_view = result_view  # type: ignore[attr-defined]

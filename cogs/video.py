@@ -1,0 +1,165 @@
+"""/video and /animate: clips from a prompt, or from an image brought to life."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.options import attachment_input, model_autocomplete, option_autocomplete
+from jobs.errors import InvalidRequest
+from jobs.validation import InputImage, build_request
+from presentation.launch import start_generation
+from providers.base import Kind
+
+if TYPE_CHECKING:
+    from bot import BananaBot
+
+ANIMATE_DEFAULT_PROMPT = "Bring this image to life with natural, gentle motion"
+
+
+class VideoCog(commands.Cog):
+    def __init__(self, bot: BananaBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="video", description="Make a video from a prompt")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        prompt="What should happen in the video",
+        model="Model id, or provider:model (default: the server's video model)",
+        duration="Length in seconds (depends on the model)",
+        resolution="e.g. 480p, 720p, 1080p (depends on the model)",
+        aspect_ratio="e.g. 16:9 or 9:16 (depends on the model)",
+        audio="Generate sound, where the model can",
+        negative_prompt="What the video should avoid",
+        image="An image to use as the first frame / reference",
+    )
+    @app_commands.autocomplete(
+        model=model_autocomplete(Kind.VIDEO),
+        duration=option_autocomplete(Kind.VIDEO, "durations"),
+        resolution=option_autocomplete(Kind.VIDEO, "resolutions"),
+        aspect_ratio=option_autocomplete(Kind.VIDEO, "aspect_ratios"),
+    )
+    async def video(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, 4000],
+        model: str | None = None,
+        duration: app_commands.Range[int, 1, 60] | None = None,
+        resolution: str | None = None,
+        aspect_ratio: str | None = None,
+        audio: bool | None = None,
+        negative_prompt: app_commands.Range[str, 1, 1000] | None = None,
+        image: discord.Attachment | None = None,
+    ) -> None:
+        images = [("image", attachment_input(image))] if image else []
+        spec = self.bot.registry.resolve(
+            model,
+            Kind.VIDEO,
+            default=self.bot.settings.default_video_model,
+            image_input=True if images else False,
+        )
+        request = build_request(
+            spec,
+            prompt=prompt,
+            duration=duration,
+            resolution=resolution,
+            aspect_ratio=aspect_ratio,
+            audio=audio,
+            negative_prompt=negative_prompt,
+            images=images,
+        )
+        await start_generation(self.bot, interaction, spec, request, command="video")
+
+    @app_commands.command(name="animate", description="Turn an image into a short video")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        image="The image to animate (or give image_url)",
+        image_url="An https link to the image to animate (or attach image)",
+        prompt="How it should move (optional)",
+        model="Model id, or provider:model (default: the server's animate model)",
+        duration="Length in seconds (depends on the model)",
+        resolution="e.g. 480p, 720p, 1080p (depends on the model)",
+        aspect_ratio="e.g. 16:9 (depends on the model)",
+        motion="How much movement: low, medium or high (where the model offers it)",
+    )
+    @app_commands.autocomplete(
+        model=model_autocomplete(Kind.VIDEO, image_input=True),
+        duration=option_autocomplete(Kind.VIDEO, "durations", animate=True),
+        resolution=option_autocomplete(Kind.VIDEO, "resolutions", animate=True),
+        aspect_ratio=option_autocomplete(Kind.VIDEO, "aspect_ratios", animate=True),
+        motion=option_autocomplete(Kind.VIDEO, "motions", animate=True),
+    )
+    async def animate(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment | None = None,
+        image_url: str | None = None,
+        prompt: app_commands.Range[str, 1, 4000] | None = None,
+        model: str | None = None,
+        duration: app_commands.Range[int, 1, 60] | None = None,
+        resolution: str | None = None,
+        aspect_ratio: str | None = None,
+        motion: str | None = None,
+    ) -> None:
+        if (image is None) == (not image_url):
+            raise InvalidRequest(
+                "Give exactly one image to animate: attach it as `image`, or link it as "
+                "`image_url` (https)."
+            )
+        source = (
+            ("image", attachment_input(image))
+            if image is not None
+            else ("image_url", InputImage(url=(image_url or "").strip()))
+        )
+        await animate_image(
+            self.bot,
+            interaction,
+            source,
+            prompt=prompt,
+            model=model,
+            duration=duration,
+            resolution=resolution,
+            aspect_ratio=aspect_ratio,
+            motion=motion,
+            command="animate",
+        )
+
+
+async def animate_image(
+    bot: BananaBot,
+    interaction: discord.Interaction,
+    source: tuple[str, InputImage],
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    duration: int | None = None,
+    resolution: str | None = None,
+    aspect_ratio: str | None = None,
+    motion: str | None = None,
+    command: str,
+) -> None:
+    """Shared by /animate and the Animate button on image results."""
+    settings = bot.settings
+    spec = bot.registry.resolve(
+        model,
+        Kind.VIDEO,
+        default=settings.default_animate_model,
+        image_input=True,
+    )
+    request = build_request(
+        spec,
+        prompt=prompt or ANIMATE_DEFAULT_PROMPT,
+        duration=duration,
+        resolution=resolution,
+        aspect_ratio=aspect_ratio,
+        motion=motion,
+        images=[source],
+    )
+    await start_generation(bot, interaction, spec, request, command=command)
+
+
+async def setup(bot: BananaBot) -> None:
+    await bot.add_cog(VideoCog(bot))
