@@ -27,7 +27,7 @@ from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
 log = logging.getLogger("bananabot")
 
-EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits")
+EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits", "cogs.quota")
 MODEL_REFRESH_TIMEOUT = 10.0
 
 

@@ -16,6 +16,7 @@ import discord
 
 from db.jobs import Job
 from jobs.media import MediaFile
+from presentation import audit
 from presentation.embeds import job_card, result_message
 from providers.base import Media
 
@@ -110,6 +111,15 @@ class DiscordNotifier:
             view=self._result_view(job),
         )
         await self._edit_ack(job, job_card(job, result_url=message.jump_url))
+        db = getattr(self.bot, "db", None)
+        if db is not None:
+            await audit.record(
+                self.bot,
+                db,
+                job.guild_id,
+                f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
+                f"({job.cost} credits reserved) → {message.jump_url}",
+            )
         return message.id
 
     def _result_view(self, job: Job) -> discord.ui.View | None:

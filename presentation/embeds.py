@@ -133,3 +133,19 @@ def balance_embed(member: discord.abc.User, balance: Balance, *, own: bool) -> d
         embed.add_field(name="Resets", value="never (no quota period)", inline=True)
     embed.add_field(name="Running jobs", value=str(balance.running_jobs), inline=True)
     return embed
+
+
+def running_jobs_text(jobs: list[Job]) -> str:
+    lines = []
+    for job in jobs[:10]:
+        state = {
+            JobState.QUEUED: "waiting",
+            JobState.SUBMITTING: "starting",
+            JobState.RUNNING: "generating",
+            JobState.DELIVERING: "uploading",
+        }.get(job.state, job.state.value)
+        bar = f" {job.progress}%" if job.progress is not None else ""
+        lines.append(
+            f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({plural(job.cost, 'credit')})"
+        )
+    return "\n".join(lines)

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import discord
 
+from db import guilds
 from db.database import Database
-
-
-async def guild_mod_role(db: Database, guild_id: int) -> int | None:
-    row = await db.fetchone(
-        "SELECT mod_role_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
-    )
-    return row[0] if row and row[0] else None
 
 
 async def is_moderator(
     interaction: discord.Interaction, db: Database, configured_roles: frozenset[int]
 ) -> bool:
+    """Manage Server (or Administrator), a role in MODERATOR_ROLE_IDS, or the /quota modrole."""
     member = interaction.user
     if not isinstance(member, discord.Member):
         return False
@@ -26,5 +21,5 @@ async def is_moderator(
     role_ids = {r.id for r in member.roles}
     if role_ids & configured_roles:
         return True
-    mod_role = await guild_mod_role(db, interaction.guild_id or 0)
+    mod_role = (await guilds.get(db, interaction.guild_id or 0)).mod_role_id
     return mod_role is not None and mod_role in role_ids

@@ -1,0 +1,223 @@
+"""/quota: moderators run members' credit quotas. Every subcommand checks the caller itself;
+the Manage Server default only hides the group from others."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from db import guilds
+from jobs.errors import InvalidRequest, NotAllowed
+from presentation import audit
+from presentation.embeds import balance_embed, plural
+from presentation.permissions import is_moderator
+
+if TYPE_CHECKING:
+    from bot import BananaBot
+
+HISTORY_PAGE = 10
+MAX_AMOUNT = 1_000_000
+
+
+class ModeratorOnly(app_commands.CheckFailure, NotAllowed):
+    """A refused check that still carries its sentence to the error handler."""
+
+    def __init__(self, message: str) -> None:
+        NotAllowed.__init__(self, message)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage members' credits"):
+    def __init__(self, bot: BananaBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not await is_moderator(interaction, self.bot.db, self.bot.settings.moderator_role_ids):
+            raise ModeratorOnly(
+                "Only moderators can use /quota (Manage Server permission or a moderator role)."
+            )
+        return True
+
+    async def _done(self, interaction: discord.Interaction, text: str) -> None:
+        """Answer the moderator ephemerally and record the action in the log channel."""
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+        await audit.record(
+            self.bot, self.bot.db, interaction.guild_id or 0, f"🛡️ <@{interaction.user.id}>: {text}"
+        )
+
+    @staticmethod
+    def _amount(amount: int, *, allow_negative: bool = False) -> int:
+        low = -MAX_AMOUNT if allow_negative else 0
+        if not low <= amount <= MAX_AMOUNT:
+            raise InvalidRequest(f"The amount must be between {low} and {MAX_AMOUNT}.")
+        return amount
+
+    @app_commands.command(name="show", description="Show a member's credits")
+    @app_commands.describe(user="The member")
+    async def show(self, interaction: discord.Interaction, user: discord.Member) -> None:
+        balance = await self.bot.quota.balance(
+            interaction.guild_id or 0, user.id, [r.id for r in user.roles]
+        )
+        await interaction.response.send_message(
+            content=f"{balance.left} / {balance.allowance}",
+            embed=balance_embed(user, balance, own=False),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="set", description="Set a member's allowance per period")
+    @app_commands.describe(user="The member", amount="Credits per period")
+    async def set_(
+        self, interaction: discord.Interaction, user: discord.Member, amount: int
+    ) -> None:
+        await self.bot.quota.set_allowance(
+            interaction.guild_id or 0, user.id, self._amount(amount), actor_id=interaction.user.id
+        )
+        await self._done(
+            interaction, f"set <@{user.id}>'s allowance to {plural(amount, 'credit')} per period."
+        )
+
+    @app_commands.command(name="grant", description="Give (or take away) bonus credits")
+    @app_commands.describe(
+        user="The member",
+        amount="Bonus credits; negative takes away",
+        reason="Why (shown in history)",
+    )
+    async def grant(
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member,
+        amount: int,
+        reason: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        if amount == 0:
+            raise InvalidRequest("The amount must not be 0.")
+        applied = await self.bot.quota.grant(
+            interaction.guild_id or 0,
+            user.id,
+            self._amount(amount, allow_negative=True),
+            actor_id=interaction.user.id,
+            reason=reason,
+        )
+        why = f" ({reason})" if reason else ""
+        if applied >= 0:
+            text = f"granted <@{user.id}> {plural(applied, 'bonus credit')}{why}."
+        else:
+            text = f"took {plural(-applied, 'bonus credit')} from <@{user.id}>{why}."
+            if -applied < -amount:
+                text += f" (They had only {-applied} bonus credits to take.)"
+        await self._done(interaction, text)
+
+    @app_commands.command(name="reset", description="Clear a member's usage for this period")
+    @app_commands.describe(user="The member")
+    async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
+        await self.bot.quota.reset(interaction.guild_id or 0, user.id, actor_id=interaction.user.id)
+        await self._done(interaction, f"reset <@{user.id}>'s usage for this period.")
+
+    @app_commands.command(name="default", description="Set the server's default allowance")
+    @app_commands.describe(amount="Credits per period for members without their own or a role's")
+    async def default(self, interaction: discord.Interaction, amount: int) -> None:
+        await self.bot.quota.set_default_allowance(
+            interaction.guild_id or 0, self._amount(amount), actor_id=interaction.user.id
+        )
+        await self._done(
+            interaction, f"set the server's default allowance to {plural(amount, 'credit')}."
+        )
+
+    @app_commands.command(name="role", description="Set the allowance for holders of a role")
+    @app_commands.describe(role="The role", amount="Credits per period (members get their highest)")
+    async def role(self, interaction: discord.Interaction, role: discord.Role, amount: int) -> None:
+        await self.bot.quota.set_role_allowance(
+            interaction.guild_id or 0, role.id, self._amount(amount), actor_id=interaction.user.id
+        )
+        await self._done(
+            interaction, f"set the allowance for <@&{role.id}> to {plural(amount, 'credit')}."
+        )
+
+    @app_commands.command(name="history", description="A member's recent credit history")
+    @app_commands.describe(user="The member", page="Page (1 = most recent)")
+    async def history(
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member,
+        page: app_commands.Range[int, 1, 1000] = 1,
+    ) -> None:
+        rows = await self.bot.quota.history(
+            interaction.guild_id or 0,
+            user.id,
+            limit=HISTORY_PAGE + 1,
+            offset=(page - 1) * HISTORY_PAGE,
+        )
+        more = len(rows) > HISTORY_PAGE
+        rows = rows[:HISTORY_PAGE]
+        if not rows:
+            await interaction.response.send_message(
+                f"No history for <@{user.id}>" + (f" on page {page}." if page > 1 else "."),
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return
+        lines = [_history_line(row) for row in rows]
+        embed = discord.Embed(
+            title=f"{user.display_name}'s credit history", description="\n".join(lines)
+        )
+        embed.set_footer(text=f"page {page}" + (f" · more on page {page + 1}" if more else ""))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="modrole", description="Set the role whose holders may use /quota")
+    @app_commands.describe(role="The moderator role")
+    async def modrole(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        await guilds.set_mod_role(
+            self.bot.db, interaction.guild_id or 0, role.id, self.bot.timebase.now()
+        )
+        await self._done(interaction, f"set the moderator role to <@&{role.id}>.")
+
+    @app_commands.command(
+        name="logchannel", description="Where moderator actions and generations are recorded"
+    )
+    @app_commands.describe(channel="The log channel")
+    async def logchannel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel
+    ) -> None:
+        await guilds.set_log_channel(
+            self.bot.db, interaction.guild_id or 0, channel.id, self.bot.timebase.now()
+        )
+        await self._done(interaction, f"set the log channel to <#{channel.id}>.")
+
+
+_KIND_WORDS = {
+    "reserve": "reserved",
+    "settle": "charged",
+    "refund": "refunded",
+    "grant": "bonus",
+    "set": "allowance set to",
+    "reset": "usage cleared:",
+}
+
+
+def _history_line(row) -> str:
+    if row.kind == "grant":
+        amount = f"{row.bonus_delta:+d}"
+    elif row.kind == "reset":
+        amount = f"{row.allowance_delta} credits back"
+    else:
+        amount = str(row.amount)
+    parts = [f"<t:{math.floor(row.created_at)}:R>", f"**{_KIND_WORDS[row.kind]} {amount}**"]
+    if row.job_id:
+        parts.append(f"job `{row.job_id}`")
+    if row.actor_id and row.kind in ("grant", "set", "reset"):
+        parts.append(f"by <@{row.actor_id}>")
+    if row.reason:
+        parts.append(f"— {row.reason[:80]}")
+    return " ".join(parts)
+
+
+async def setup(bot: BananaBot) -> None:
+    await bot.add_cog(QuotaCog(bot))

@@ -1,0 +1,26 @@
+"""The server's log channel (/quota logchannel): moderator actions and generations, recorded
+as one line each. Pings nobody; failures to post are logged, never raised."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from db import guilds
+from db.database import Database
+
+log = logging.getLogger(__name__)
+
+
+async def record(bot: discord.Client, db: Database, guild_id: int, text: str) -> None:
+    settings = await guilds.get(db, guild_id)
+    if settings.log_channel_id is None:
+        return
+    try:
+        channel = bot.get_channel(settings.log_channel_id) or await bot.fetch_channel(
+            settings.log_channel_id
+        )
+        await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())  # type: ignore[union-attr]
+    except discord.HTTPException as exc:
+        log.warning("log channel post failed guild=%s status=%s", guild_id, exc.status)
