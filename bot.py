@@ -93,8 +93,10 @@ class BananaBot(commands.Bot):
             help_command=None,
         )
         self.settings = settings
-        self.registry = registry or ProviderRegistry.from_settings(settings)
         self.timebase = timebase or Timebase()
+        self.registry = registry or ProviderRegistry.from_settings(
+            settings, clock=self.timebase.now
+        )
         self.engine_policy = engine_policy or EnginePolicy(
             image_deadline=settings.image_deadline_seconds,
             video_deadline=settings.video_deadline_seconds,

@@ -6,7 +6,8 @@ provider. An id several providers share resolves to the first enabled one in ADA
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 import httpx
 
@@ -36,15 +37,20 @@ class ProviderRegistry:
 
     @classmethod
     def from_settings(
-        cls, settings, *, transport: httpx.AsyncBaseTransport | None = None
+        cls,
+        settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> ProviderRegistry:
+        """Enabled adapters; ``clock`` is the engine's, so the sandbox's delays follow it."""
         built: list[Provider] = []
         for provider_id, adapter in ADAPTERS.items():
             config = settings.providers.get(provider_id)
             if config is not None:
                 built.append(adapter(config, transport=transport))  # type: ignore[call-arg]
         if settings.sandbox:
-            built.append(SandboxProvider())
+            built.append(SandboxProvider(clock=clock))
         return cls(built)
 
     def __bool__(self) -> bool:

@@ -88,6 +88,9 @@ class FakeDiscord(UserActions, Waiting):
         self.callback_deadline = 3.0
         #: Seconds of emulator time an interaction's webhook token stays valid.
         self.token_lifetime = float(payloads.INTERACTION_TOKEN_LIFETIME)
+        # Attachment URLs as the bot sees them. None: served here over http. Set it to an
+        # https origin (like Discord's CDN) when the bot only passes URLs on, never fetches.
+        self.cdn_base: str | None = None
         #: Upload limit outside guilds (DMs).
         self.dm_upload_limit = UPLOAD_LIMIT_BY_TIER[0]
 
@@ -386,7 +389,8 @@ class FakeDiscord(UserActions, Waiting):
             data=data,
             content_type=content_type or _guess_type(filename),
             description=description,
-            url=f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{quote(filename)}",
+            url=f"{self.cdn_base or self.base_url}/attachments/{channel_id}/{attachment_id}/"
+            f"{quote(filename)}",
             ephemeral=ephemeral,
             width=width,
             height=height,
