@@ -34,7 +34,7 @@ MOD_ROLE = 900_000_000_000_000_020
 VIP_ROLE = 900_000_000_000_000_021
 ADMIN_ROLE = 900_000_000_000_000_022
 TOKEN = "bot-token-e2e-SECRET"
-SPEED = 20.0  # engine seconds per real second
+SPEED = 60.0  # engine seconds per real second
 MANAGE_GUILD = 1 << 5
 
 
@@ -52,11 +52,11 @@ class World:
         return load_settings({**self.env, **overrides})
 
     @contextlib.asynccontextmanager
-    async def bot(self, **overrides: str) -> AsyncIterator[BananaBot]:
+    async def bot(self, *, speed: float = SPEED, **overrides: str) -> AsyncIterator[BananaBot]:
         """A fresh bot process (same database file): use twice to simulate a restart."""
         bot = BananaBot(
             self.settings(**overrides),
-            timebase=FastTimebase(SPEED),
+            timebase=FastTimebase(speed),
             engine_policy=EnginePolicy(poll_min=1.0, progress_interval=2.0, backoff_base=0.5),
         )
         async with run_bot(bot, self.fake, token=TOKEN):
