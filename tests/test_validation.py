@@ -75,3 +75,55 @@ def test_reference_images_checked():
     four = [(f"r{i}", png()) for i in range(4)]
     with pytest.raises(InvalidRequest, match="at most 3 input images"):
         build_request(spec, prompt="x", images=four)
+
+
+def _video(model_id):
+    from providers.nanobananavideo import NanoBananaVideoProvider
+
+    for cls in (NanoBananaVideoProvider, NanoBananaProvider):
+        provider = cls(ProviderConfig(api_key="k", base_url="https://example.invalid"))
+        spec = provider.model(model_id)
+        if spec is not None:
+            return spec
+    raise LookupError(model_id)
+
+
+IMAGE = [("image", png())]
+
+
+@pytest.mark.parametrize(
+    ("model", "allowed", "refused"),
+    [
+        ("veo3", [8], [5, 10]),
+        ("sora2", [10, 15], [8, 12]),
+        ("seedance2", [3, 7, 12], [2, 13, 15]),
+        ("veo-3.1-fast", [4, 6, 8], [5, 10]),
+        ("seedance-2.0", [5, 10, 15], [4, 8]),
+    ],
+)
+def test_video_durations_per_model(model, allowed, refused):
+    spec = _video(model)
+    for seconds in allowed:
+        assert build_request(spec, prompt="x", duration=seconds, images=IMAGE).duration == seconds
+    for seconds in refused:
+        with pytest.raises(InvalidRequest) as err:
+            build_request(spec, prompt="x", duration=seconds, images=IMAGE)
+        assert f"{allowed[0]}s" in err.value.message  # the message lists what is offered
+
+
+def test_video_resolution_aspect_and_audio_rules():
+    with pytest.raises(InvalidRequest, match="16:9"):
+        build_request(_video("veo3"), prompt="x", aspect_ratio="9:16", images=IMAGE)
+    assert build_request(_video("seedance2"), prompt="x", aspect_ratio="21:9", images=IMAGE)
+    with pytest.raises(InvalidRequest, match="720p"):
+        build_request(_video("sora-2"), prompt="x", resolution="1080p")
+    with pytest.raises(InvalidRequest, match="cannot generate audio"):
+        build_request(_video("wan-2.5"), prompt="x", audio=True)
+    with pytest.raises(InvalidRequest, match="always generates audio"):
+        build_request(_video("sora-2"), prompt="x", audio=False)
+    with pytest.raises(InvalidRequest, match="needs an input image"):
+        build_request(_video("seedance2"), prompt="x")
+    with pytest.raises(InvalidRequest, match="at most 500"):
+        build_request(_video("nanobanana-video"), prompt="x" * 501)
+    with pytest.raises(InvalidRequest, match="motion"):
+        build_request(_video("seedance2"), prompt="x", motion="wild", images=IMAGE)
