@@ -164,6 +164,9 @@ class JobEngine:
         return gate.position(job.id) if gate else None
 
     def _spawn(self, job: Job) -> None:
+        gate = self.gates.get(job.provider)
+        if gate is not None and job.state is JobState.QUEUED:
+            gate.join(job.id)  # its queue position is known from now on
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
         self._tasks[job.id] = task
         task.add_done_callback(lambda _t, jid=job.id: self._tasks.pop(jid, None))
@@ -216,13 +219,15 @@ class JobEngine:
                         job, failures.queue_too_long(job), "waited too long for a slot"
                     )
                     return
-            acquire.result()
+            claimed = acquire.result()  # its place in the provider's generation window
         except BaseException:
             acquire.cancel()
             raise
 
         deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
-        for attempt in range(self.policy.submit_attempts):
+        failed_attempts = 0  # transient errors: bounded by policy.submit_attempts
+        refusals = 0  # 429s: nothing was created, so they are waited out like the queue
+        while True:
             await self.jobs.update(
                 job, state=JobState.SUBMITTING, submit_attempts=job.submit_attempts + 1
             )
@@ -233,25 +238,36 @@ class JobEngine:
                 await self._fail(job, failures.outcome_unknown(job), str(exc))
                 return
             except ProviderError as exc:
-                if not exc.retryable or attempt + 1 >= self.policy.submit_attempts:
+                if isinstance(exc, RateLimited):
+                    delay = exc.retry_after or backoff(refusals, self.policy)
+                    refusals += 1
+                    waited = self.time.now() - waited_since
+                    give_up = waited + delay > self.policy.queue_wait_max
+                else:
+                    delay = backoff(failed_attempts, self.policy)
+                    failed_attempts += 1
+                    give_up = not exc.retryable or failed_attempts >= self.policy.submit_attempts
+                if give_up:
+                    if claimed is not None:
+                        gate.forget_submit(claimed)  # nothing was created
                     await self._fail(job, failures.for_error(exc, job), str(exc))
                     return
-                delay = backoff(attempt, self.policy)
-                if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                    delay = exc.retry_after
                 # definitely not created at the provider: safe to try again later
                 await self.jobs.update(job, state=JobState.QUEUED)
                 log.warning(
                     "job=%s submit failed, retrying in %.1fs attempt=%d error=%s",
                     job.id,
                     delay,
-                    attempt + 1,
+                    job.submit_attempts,
                     exc,
                 )
                 await self.time.sleep(delay)
                 continue
             now = self.time.now()
-            gate.record_submit(now)
+            if claimed is not None:
+                # count it from the answer, never earlier than the provider's own clock does
+                gate.forget_submit(claimed)
+                gate.record_submit(now)
             changes = dict(
                 state=JobState.RUNNING,
                 task_id=submission.task_id,

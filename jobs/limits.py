@@ -52,6 +52,11 @@ class ProviderGate:
     def record_submit(self, when: float) -> None:
         self._submits.append(when)
 
+    def forget_submit(self, when: float) -> None:
+        """Give back a window place claimed by ``acquire`` whose submit created nothing."""
+        if when in self._submits:
+            self._submits.remove(when)
+
     def window_wait(self) -> float:
         """Seconds until the window admits another submission (0: now)."""
         if not self.window:
@@ -68,18 +73,28 @@ class ProviderGate:
         """A resumed job whose task is already at the provider holds a slot at once."""
         self._holders.add(job_id)
 
-    async def acquire(self, job_id: str) -> None:
-        async with self._changed:
+    def join(self, job_id: str) -> None:
+        """Take a place in line now, so ``position`` is known from the moment a job is
+        accepted (before its task first runs); ``acquire`` then waits from that place."""
+        if job_id not in self._holders and job_id not in self._waiting:
             self._waiting.append(job_id)
+
+    async def acquire(self, job_id: str) -> float | None:
+        """Wait for this job's turn. Returns the time its place in the generation window was
+        claimed (None without a window): the caller gives it back with ``forget_submit`` if
+        the submit turns out to create nothing."""
+        async with self._changed:
+            self.join(job_id)
             try:
                 while not self._admissible(job_id):
                     await self._changed.wait()
             except BaseException:
-                self._waiting.remove(job_id)
-                self._changed.notify_all()
+                self._leave(job_id)
                 raise
             self._waiting.remove(job_id)
             self._holders.add(job_id)
+        if not self.window:
+            return None
         # the window is waited out while holding the slot, so order is kept
         while (wait := self.window_wait()) > 0:
             log.info(
@@ -89,6 +104,16 @@ class ProviderGate:
                 wait,
             )
             await self._sleep(min(wait, WINDOW_RECHECK_SECONDS))
+        # claimed at once (no await since the check), so jobs admitted side by side cannot
+        # all see the same free place while their submits are still in flight
+        claimed = self._now()
+        self._submits.append(claimed)
+        return claimed
+
+    def _leave(self, job_id: str) -> None:
+        if job_id in self._waiting:
+            self._waiting.remove(job_id)
+            self._changed.notify_all()
 
     def _admissible(self, job_id: str) -> bool:
         if self._waiting[0] != job_id:
@@ -96,7 +121,9 @@ class ProviderGate:
         return self.max_in_flight is None or len(self._holders) < self.max_in_flight
 
     async def release(self, job_id: str) -> None:
+        """Free the job's slot, or its place in line if it never got one."""
         async with self._changed:
             if job_id in self._holders:
                 self._holders.discard(job_id)
                 self._changed.notify_all()
+            self._leave(job_id)
