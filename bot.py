@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from db.database import Database
+from jobs.callbacks import CallbackServer
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
 from jobs.timebase import Timebase
@@ -114,6 +115,7 @@ class BananaBot(commands.Bot):
             clock=self.timebase.now,
         )
         self.notifier = DiscordNotifier(self, now=self.timebase.now)
+        self.callbacks = self._callback_server()
         self.engine = JobEngine(
             db=self.db,
             quota=self.quota,
@@ -127,7 +129,10 @@ class BananaBot(commands.Bot):
             credit_rates={pid: self.settings.credit_rate(pid) for pid in self.registry.providers},
             policy=self.engine_policy,
             timebase=self.timebase,
+            callback_url=self.callbacks.url_for if self.callbacks else None,
         )
+        if self.callbacks:
+            await self.callbacks.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
@@ -136,6 +141,17 @@ class BananaBot(commands.Bot):
             "ready to work providers=%s resumed_jobs=%d",
             ",".join(self.registry.providers),
             resumed,
+        )
+
+    def _callback_server(self) -> CallbackServer | None:
+        if not self.settings.callback_url:
+            return None
+        return CallbackServer(
+            public_url=self.settings.callback_url,
+            host=self.settings.callback_host,
+            port=self.settings.callback_port,
+            secret=str(self.settings.discord_token or "").encode(),
+            on_callback=lambda provider_id, job_id: self.engine.nudge(provider_id, job_id),
         )
 
     async def _refresh_models(self) -> None:
@@ -192,6 +208,9 @@ class BananaBot(commands.Bot):
         engine = getattr(self, "engine", None)
         if engine is not None:
             await engine.stop()
+        callbacks = getattr(self, "callbacks", None)
+        if callbacks is not None:
+            await callbacks.stop()
         await self.registry.aclose()
         db = getattr(self, "db", None)
         if db is not None:

@@ -52,6 +52,9 @@ class Settings:
     image_deadline_seconds: float
     video_deadline_seconds: float
     sandbox_credit_rate: float = 1.0
+    callback_url: str | None = None  # public base URL that reaches the callback listener
+    callback_host: str = "0.0.0.0"
+    callback_port: int = 8080
     extra: dict[str, str] = field(default_factory=dict)
 
     def credit_rate(self, provider_id: str) -> float:
@@ -153,6 +156,26 @@ def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
     return configs
 
 
+def _callback_listen(env: Mapping[str, str]) -> tuple[str, int]:
+    raw = _get(env, "CALLBACK_LISTEN") or "0.0.0.0:8080"
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("CALLBACK_LISTEN", f"must be host:port like 0.0.0.0:8080, got {raw!r}")
+    return host, int(port)
+
+
+def _callback_url(env: Mapping[str, str]) -> str | None:
+    raw = _get(env, "CALLBACK_URL")
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigError(
+            "CALLBACK_URL", f"must be a URL like https://bot.example.com, got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
 def _model_setting(env: Mapping[str, str], name: str) -> str | None:
     value = _get(env, name)
     if value is not None and (" " in value or value.count(":") > 1):
@@ -193,6 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
             mod_roles.add(int(part.strip()))
 
     token = _get(env, "DISCORD_TOKEN")
+    callback_host, callback_port = _callback_listen(env)
     return Settings(
         discord_token=Secret(token) if token else None,
         database_path=_database_path(_get(env, "DATABASE_URL")),
@@ -210,4 +234,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         image_deadline_seconds=_float(env, "IMAGE_DEADLINE_MINUTES", 10.0) * 60,
         video_deadline_seconds=_float(env, "VIDEO_DEADLINE_MINUTES", 30.0) * 60,
         sandbox_credit_rate=_float(env, "SANDBOX_CREDIT_RATE", 1.0),
+        callback_url=_callback_url(env),
+        callback_host=callback_host,
+        callback_port=callback_port,
     )

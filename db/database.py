@@ -84,10 +84,13 @@ class Database:
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                # A cancel may land after COMMIT was queued: then there is nothing to undo.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await asyncio.shield(self.conn.execute("ROLLBACK"))
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                # Shielded: once the body succeeded, a cancel must not leave it half-applied.
+                await asyncio.shield(self.conn.execute("COMMIT"))
 
     async def fetchone(self, sql: str, params: tuple = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cur:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from db.database import Database
@@ -33,6 +33,7 @@ from providers.errors import (
     OutcomeUnknown,
     ProviderError,
     RateLimited,
+    RequestNotSent,
     UpstreamError,
 )
 from quota.service import QuotaService
@@ -53,6 +54,7 @@ class EnginePolicy:
     status_errors_allowed: int = 10  # consecutive failed status reads before giving up
     progress_interval: float = 5.0  # at most one acknowledgement edit per this many seconds
     deliver_attempts: int = 3
+    stop_grace: float = 10.0  # real seconds a posting job gets to finish when the bot stops
     queue_wait_max: float = 30 * 60.0  # longest a job may wait for its provider's turn
     image_deadline: float = 10 * 60.0  # from submit to a finished task
     video_deadline: float = 30 * 60.0
@@ -74,6 +76,16 @@ def backoff(attempt: int, policy: EnginePolicy) -> float:
     return random.uniform(0, min(policy.backoff_max, policy.backoff_base * 2**attempt))
 
 
+def safe_to_resubmit(exc: ProviderError) -> bool:
+    """Whether a failed submit certainly created nothing, so sending it again cannot start a
+    second paid task: the request never left (connect errors) or the provider refused it
+    before doing any work (503 Service Unavailable). A 500/502/504 may come after the task was
+    created, so it is never resent, whatever the provider's document says about retrying."""
+    if isinstance(exc, RequestNotSent):
+        return True
+    return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
+
+
 def bot_credits(provider_credits: float, rate: float) -> int:
     return max(0, math.ceil(round(provider_credits * rate, 6)))
 
@@ -90,6 +102,7 @@ class JobEngine:
         credit_rates: dict[str, float] | None = None,
         policy: EnginePolicy | None = None,
         timebase: Timebase | None = None,
+        callback_url: Callable[[str, str], str] | None = None,
     ) -> None:
         self.db = db
         self.jobs = JobStore(db)
@@ -100,6 +113,9 @@ class JobEngine:
         self.time = timebase or Timebase()
         self.credit_rates = credit_rates or {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._jobs: dict[str, Job] = {}  # the live objects of running jobs
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self.callback_url = callback_url
         self._accepting = True
         self._last_progress: dict[str, float] = {}
         limits = max_in_flight or {}
@@ -146,8 +162,20 @@ class JobEngine:
         return self._accepting
 
     async def stop(self) -> None:
-        """Stop taking jobs and cancel the running ones; their state stays in the database."""
+        """Stop taking jobs and pause the running ones; their state stays in the database.
+
+        A job that is posting its result is given ``policy.stop_grace`` seconds to finish, so
+        a message Discord accepted is recorded and never posted twice after the restart.
+        """
         self._accepting = False
+        delivering = [
+            task
+            for job_id, task in self._tasks.items()
+            if self._jobs.get(job_id) is not None
+            and self._jobs[job_id].state is JobState.DELIVERING
+        ]
+        if delivering:
+            await asyncio.wait(delivering, timeout=self.policy.stop_grace)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -169,7 +197,28 @@ class JobEngine:
             gate.join(job.id)  # its queue position is known from now on
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
         self._tasks[job.id] = task
-        task.add_done_callback(lambda _t, jid=job.id: self._tasks.pop(jid, None))
+        self._jobs[job.id] = job
+
+        def forget(_task: asyncio.Task[None], job_id: str = job.id) -> None:
+            self._tasks.pop(job_id, None)
+            self._jobs.pop(job_id, None)
+            self._wakeups.pop(job_id, None)
+
+        task.add_done_callback(forget)
+
+    def nudge(self, provider_id: str, job_id: str) -> bool:
+        """A provider says the job's task changed (a callback): read its status now."""
+        job = self._jobs.get(job_id)
+        if job is None or job.provider != provider_id:
+            return False
+        self._wakeups.setdefault(job_id, asyncio.Event()).set()
+        return True
+
+    async def _nap(self, job_id: str, seconds: float) -> None:
+        """Sleep until the next poll, or until a callback nudges this job."""
+        event = self._wakeups.setdefault(job_id, asyncio.Event())
+        if await self.time.wait(event, seconds):
+            event.clear()
 
     # --- the state machine -------------------------------------------------------------
 
@@ -229,11 +278,15 @@ class JobEngine:
         refusals = 0  # 429s: nothing was created, so they are waited out like the queue
         while True:
             await self.jobs.update(
-                job, state=JobState.SUBMITTING, submit_attempts=job.submit_attempts + 1
+                job,
+                state=JobState.SUBMITTING,
+                submit_attempts=job.submit_attempts + 1,
+                submitted_at=self.time.now(),  # counts in the window even if the answer is lost
             )
             await self._progress(job, force=True)
             try:
-                submission = await provider.submit(job.request)
+                callback = self.callback_url(job.provider, job.id) if self.callback_url else None
+                submission = await provider.submit(job.request, callback_url=callback)
             except OutcomeUnknown as exc:
                 await self._fail(job, failures.outcome_unknown(job), str(exc))
                 return
@@ -246,14 +299,17 @@ class JobEngine:
                 else:
                     delay = backoff(failed_attempts, self.policy)
                     failed_attempts += 1
-                    give_up = not exc.retryable or failed_attempts >= self.policy.submit_attempts
+                    give_up = (
+                        not safe_to_resubmit(exc) or failed_attempts >= self.policy.submit_attempts
+                    )
                 if give_up:
                     if claimed is not None:
                         gate.forget_submit(claimed)  # nothing was created
+                    await self.jobs.update(job, submitted_at=None)
                     await self._fail(job, failures.for_error(exc, job), str(exc))
                     return
                 # definitely not created at the provider: safe to try again later
-                await self.jobs.update(job, state=JobState.QUEUED)
+                await self.jobs.update(job, state=JobState.QUEUED, submitted_at=None)
                 log.warning(
                     "job=%s submit failed, retrying in %.1fs attempt=%d error=%s",
                     job.id,
@@ -299,7 +355,7 @@ class JobEngine:
             if remaining <= 0:
                 await self._fail(job, failures.deadline(job, self.policy), "deadline passed")
                 return
-            await self.time.sleep(min(delay, remaining))
+            await self._nap(job.id, min(delay, remaining))
             if self.time.now() >= job.deadline_at:
                 await self._fail(job, failures.deadline(job, self.policy), "deadline passed")
                 return

@@ -63,7 +63,12 @@ def task_failed(job: Job, status: TaskStatus) -> str:
 
 def deadline(job: Job, policy: EnginePolicy) -> str:
     limit = policy.video_deadline if job.kind == "video" else policy.image_deadline
-    return f"The generation did not finish within {round(limit / 60)} minutes, so it was cancelled."
+    if limit < 90:
+        span = f"{round(limit)} second{'s' if round(limit) != 1 else ''}"
+    else:
+        minutes = round(limit / 60)
+        span = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"The generation did not finish within {span}, so it was cancelled."
 
 
 def queue_too_long(job: Job) -> str:

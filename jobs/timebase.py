@@ -15,6 +15,17 @@ class Timebase:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        """Wait for ``event`` at most ``seconds``; True when it was set."""
+        try:
+            await asyncio.wait_for(event.wait(), max(0.0, seconds) / self._factor())
+        except TimeoutError:
+            return False
+        return True
+
+    def _factor(self) -> float:
+        return 1.0
+
 
 class FastTimebase(Timebase):
     """Time that runs ``factor`` times faster than real time (for tests and benchmarks)."""
@@ -29,3 +40,6 @@ class FastTimebase(Timebase):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.factor)
+
+    def _factor(self) -> float:
+        return self.factor

@@ -60,6 +60,10 @@ class RecordingTimebase(FastTimebase):
         self.sleeps.append(seconds)
         await super().sleep(seconds)
 
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        self.sleeps.append(seconds)  # a poll interval, which a callback may cut short
+        return await super().wait(event, seconds)
+
 
 @dataclass
 class Delivery:

@@ -62,12 +62,39 @@ async def test_rate_limit_429_waits_for_retry_after_then_submits_once(harness, n
 
 
 SUBMIT_5XX_RETRIED = [
-    ("nanobanana", (500, "INTERNAL_ERROR")),
     ("nanobanana", (503, "INTERNAL_ERROR")),
-    ("aivideoapi", (500, "internal_error")),
     ("aivideoapi", (503, "upstream_error")),
     ("nananobanana", (503, "Server busy")),  # "server busy (async mode only)": a refusal
 ]
+
+SUBMIT_5XX_NOT_RESENT = [
+    ("nanobanana", (500, "INTERNAL_ERROR")),
+    ("nanobanana", (502, "BAD_GATEWAY")),
+    ("aivideoapi", (500, "internal_error")),
+]
+
+
+@pytest.mark.parametrize(
+    ("image_provider", "failure"),
+    SUBMIT_5XX_NOT_RESENT,
+    indirect=["image_provider"],
+    ids=[f"{p}-{f[0]}" for p, f in SUBMIT_5XX_NOT_RESENT],
+)
+async def test_a_5xx_that_may_follow_a_created_task_is_never_resent(
+    harness, image_provider, failure
+):
+    """A 500 can come after the provider created (and charged) the task: resending could
+    start a second paid task, so the job is refunded instead."""
+    provider = harness.providers[image_provider.setup.provider]
+    fail_before(provider, "submit", image_provider.emu, [failure])
+    job = await harness.submit(image_provider.setup.provider, image_provider.setup.request)
+
+    await harness.run()
+
+    await harness.assert_refunded(job)
+    assert image_provider.submits == 1
+    (told,) = harness.notifier.failed_with(job.id)
+    assert "had a problem" in told
 
 
 @pytest.mark.parametrize(

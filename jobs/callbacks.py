@@ -1,0 +1,74 @@
+"""Provider callbacks (003's ``callback_url``): a small HTTP listener that wakes a job early.
+
+A callback is taken as a hint, not as proof: it carries no signature from the provider, so the
+engine reads the task's status itself when one arrives. The URL of each job carries an HMAC of
+the job id, so a stranger cannot make the bot poll on demand. Polling continues regardless, so
+a lost callback only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+
+
+class CallbackServer:
+    def __init__(
+        self,
+        *,
+        public_url: str,
+        host: str,
+        port: int,
+        secret: bytes,
+        on_callback: Callable[[str, str], bool],
+    ) -> None:
+        self.public_url = public_url.rstrip("/")
+        self.host = host
+        self.port = port
+        self._key = hashlib.sha256(b"bananabot-callbacks:" + secret).digest()
+        self._on_callback = on_callback
+        self._runner: web.AppRunner | None = None
+
+    def _signature(self, provider_id: str, job_id: str) -> str:
+        message = f"{provider_id}:{job_id}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def url_for(self, provider_id: str, job_id: str) -> str:
+        signature = self._signature(provider_id, job_id)
+        return f"{self.public_url}/callbacks/{provider_id}/{job_id}/{signature}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        provider_id = request.match_info["provider"]
+        job_id = request.match_info["job"]
+        signature = request.match_info["sig"]
+        if not hmac.compare_digest(signature, self._signature(provider_id, job_id)):
+            return web.json_response({"error": "unknown callback"}, status=404)
+        if request.content_length and request.content_length > MAX_BODY:
+            return web.json_response({"error": "body too large"}, status=413)
+        known = self._on_callback(provider_id, job_id)
+        log.info("job=%s callback from provider=%s known=%s", job_id, provider_id, known)
+        return web.json_response({"ok": True})
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post("/callbacks/{provider}/{job}/{sig}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("callback listener on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
