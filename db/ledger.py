@@ -113,6 +113,15 @@ async def reservation(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | No
     return _row(row) if row else None
 
 
+async def closing(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | None:
+    """The settle or refund row that closed ``job_id``'s reservation, if any."""
+    async with conn.execute(
+        "SELECT * FROM ledger WHERE job_id = ? AND kind IN ('settle', 'refund')", (job_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
 async def is_closed(conn: aiosqlite.Connection, job_id: str) -> bool:
     return bool(
         await _scalar(

@@ -1,5 +1,6 @@
-"""Credits: allowance resolution, balances derived from the ledger, and the atomic
-reserve / settle / refund path every job goes through.
+"""Credits: allowance resolution, balances derived from the ledger, the atomic
+reserve / settle / refund path every job goes through, and the moderators' grant / set /
+reset / history. SQL lives in db.ledger; this module decides the amounts.
 
 A reservation and the job row it pays for are written in one transaction that first re-reads
 the balance, so concurrent commands can never overspend.
@@ -17,7 +18,7 @@ from db import ledger
 from db.database import Database
 from db.jobs import Job, JobStore
 from jobs.errors import InsufficientCredits, TooManyJobs
-from quota.periods import period_end, period_key
+from quota.periods import PERIODS, period_end, period_key
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,12 @@ class Balance:
 
 
 class QuotaService:
+    """Every write runs in ``db.transaction()`` and re-reads what it depends on inside it.
+
+    Each operation reads the clock once, so a call that straddles midnight UTC cannot check
+    one period's balance and write its row into the next.
+    """
+
     def __init__(
         self,
         db: Database,
@@ -44,20 +51,22 @@ class QuotaService:
         max_jobs_per_user: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if period not in PERIODS:
+            raise ValueError(f"unknown quota period {period!r}")
         self.db = db
         self.period = period
         self.default_credits = default_credits
         self.max_jobs_per_user = max_jobs_per_user
         self.clock = clock
 
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+    def _period_at(self, now: float) -> str:
+        return period_key(self.period, datetime.fromtimestamp(now, UTC))
 
     def current_period(self) -> str:
-        return period_key(self.period, self._now())
+        return self._period_at(self.clock())
 
     def resets_at(self) -> datetime | None:
-        return period_end(self.period, self._now())
+        return period_end(self.period, datetime.fromtimestamp(self.clock(), UTC))
 
     async def _allowance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> int:
         own, role, default = await ledger.allowance_settings(conn, guild_id, user_id, role_ids)
@@ -66,10 +75,11 @@ class QuotaService:
                 return value
         return self.default_credits
 
-    async def _balance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> Balance:
-        period = self.current_period()
+    async def _balance(
+        self, conn, guild_id: int, user_id: int, role_ids: list[int], now: float
+    ) -> Balance:
         allowance = await self._allowance(conn, guild_id, user_id, role_ids)
-        sums = await ledger.sums(conn, guild_id, user_id, period)
+        sums = await ledger.sums(conn, guild_id, user_id, self._period_at(now))
         allowance_left = allowance + sums.allowance_delta  # open reservations already subtracted
         running = await JobStore.count_running(conn, guild_id, user_id)
         return Balance(
@@ -79,24 +89,38 @@ class QuotaService:
             bonus=sums.bonus,
             left=max(0, allowance_left) + sums.bonus,
             allowance_left=max(0, allowance_left),
-            resets_at=self.resets_at(),
+            resets_at=period_end(self.period, datetime.fromtimestamp(now, UTC)),
             running_jobs=running,
         )
 
     async def balance(
         self, guild_id: int, user_id: int, role_ids: list[int] | None = None
     ) -> Balance:
-        return await self._balance(self.db.conn, guild_id, user_id, list(role_ids or ()))
+        return await self._balance(
+            self.db.conn, guild_id, user_id, list(role_ids or ()), self.clock()
+        )
 
     async def allowance(
         self, guild_id: int, user_id: int, role_ids: list[int] | None = None
     ) -> int:
+        """The member's allowance per period: their own setting, else the highest setting of
+        ``role_ids``, else the server default, else ``default_credits``."""
         return await self._allowance(self.db.conn, guild_id, user_id, list(role_ids or ()))
 
+    # --- the job path ---------------------------------------------------------------------
+
     async def reserve_job(self, job: Job, role_ids: list[int] | None = None) -> Balance:
-        """Store ``job`` and reserve its cost, or raise without changing anything."""
+        """Store ``job`` and reserve its cost, or raise without changing anything.
+
+        The reservation takes the period's remaining allowance first, then bonus credits, and
+        records the period it was made in (its settle or refund carries the same period).
+        """
+        if job.cost < 0:
+            raise ValueError(f"job {job.id} has a negative cost ({job.cost})")
+        roles = list(role_ids or ())
         async with self.db.transaction() as conn:
-            balance = await self._balance(conn, job.guild_id, job.user_id, list(role_ids or ()))
+            now = self.clock()
+            balance = await self._balance(conn, job.guild_id, job.user_id, roles, now)
             if balance.running_jobs >= self.max_jobs_per_user:
                 raise TooManyJobs(
                     f"You already have {balance.running_jobs} generation"
@@ -107,7 +131,6 @@ class QuotaService:
                 raise InsufficientCredits(
                     _not_enough(job.cost, balance), cost=job.cost, left=balance.left
                 )
-            period = self.current_period()
             from_allowance = min(job.cost, balance.allowance_left)
             from_bonus = job.cost - from_allowance
             await JobStore.insert(conn, job)
@@ -119,31 +142,35 @@ class QuotaService:
                 amount=job.cost,
                 allowance_delta=-from_allowance,
                 bonus_delta=-from_bonus,
-                period=period,
+                period=self._period_at(now),
                 job_id=job.id,
                 actor_id=job.user_id,
-                reason=f"/{job.command} {job.model}",
-                created_at=self.clock(),
+                reason=_reason(f"/{job.command} {job.model}"),
+                created_at=now,
             )
-            return await self._balance(conn, job.guild_id, job.user_id, list(role_ids or ()))
+            return await self._balance(conn, job.guild_id, job.user_id, roles, now)
 
     async def settle(self, job: Job, charged: int, *, conn=None) -> int:
-        """Charge ``charged`` (at most the reservation) and release the rest. Idempotent:
-        returns the amount charged, or the earlier charge if the job was already closed."""
+        """Charge ``charged`` (clamped to 0..the reservation) and release the rest, giving it
+        back to bonus first (up to what the reservation took from bonus), then to the
+        reservation's period allowance. Idempotent: if the job is already closed nothing is
+        written and the earlier charge is returned (0 if it was refunded)."""
         if conn is None:
             async with self.db.transaction() as conn:
                 return await self.settle(job, charged, conn=conn)
         reserve = await ledger.reservation(conn, job.id)
         if reserve is None:
             raise LookupError(f"job {job.id} has no reservation")
-        if await ledger.is_closed(conn, job.id):
-            return job.charged or 0
+        closed = await ledger.closing(conn, job.id)
+        if closed is not None:
+            return closed.amount if closed.kind == "settle" else 0
         if charged > reserve.amount:
             log.warning(
-                "job=%s provider charged more than reserved (%d < %d); charging the reservation",
+                "job=%s provider charged more than reserved (charged=%d reserved=%d); "
+                "charging the reservation",
                 job.id,
-                reserve.amount,
                 charged,
+                reserve.amount,
             )
         charged = max(0, min(charged, reserve.amount))
         give_back = reserve.amount - charged
@@ -158,13 +185,14 @@ class QuotaService:
             bonus_delta=to_bonus,
             period=reserve.period,
             job_id=job.id,
-            reason=f"{job.provider}:{job.model} completed",
+            reason=_reason(f"{job.provider}:{job.model} completed"),
             created_at=self.clock(),
         )
         return charged
 
     async def refund(self, job: Job, reason: str, *, conn=None) -> bool:
-        """Release the whole reservation. Idempotent: False when already closed."""
+        """Release the whole reservation exactly as it was taken. Idempotent: False when the
+        job is already closed (or never reserved)."""
         if conn is None:
             async with self.db.transaction() as conn:
                 return await self.refund(job, reason, conn=conn)
@@ -181,10 +209,156 @@ class QuotaService:
             bonus_delta=-reserve.bonus_delta,
             period=reserve.period,
             job_id=job.id,
-            reason=reason[:200],
+            reason=_reason(reason),
             created_at=self.clock(),
         )
         return True
+
+    # --- moderation -----------------------------------------------------------------------
+
+    async def grant(
+        self, guild_id: int, user_id: int, amount: int, *, actor_id: int, reason: str | None
+    ) -> int:
+        """Add ``amount`` bonus credits (they outlive the period); negative takes some away.
+
+        A negative grant never takes more than the member's unreserved bonus: it is clamped,
+        the row records the amount actually applied (with the request noted in its reason) and
+        that amount is returned — 0 when there was nothing to take. A grant of 0 is refused.
+        """
+        if amount == 0:
+            raise ValueError("a grant of 0 credits changes nothing")
+        async with self.db.transaction() as conn:
+            now = self.clock()
+            period = self._period_at(now)
+            bonus = (await ledger.sums(conn, guild_id, user_id, period)).bonus
+            applied = max(amount, -bonus)
+            if applied != amount:
+                note = f"asked {amount}, only {bonus} bonus left"
+                reason = f"{reason} ({note})" if reason else note
+            await ledger.append(
+                conn,
+                guild_id=guild_id,
+                user_id=user_id,
+                kind="grant",
+                amount=applied,
+                bonus_delta=applied,
+                period=period,
+                actor_id=actor_id,
+                reason=_reason(reason),
+                created_at=now,
+            )
+        return applied
+
+    async def set_allowance(
+        self,
+        guild_id: int,
+        user_id: int,
+        amount: int,
+        *,
+        actor_id: int,
+        reason: str | None = None,
+    ) -> None:
+        """Set the member's own allowance per period (it beats role and server settings).
+        Takes effect at once for the current period; usage so far still counts."""
+        _check_allowance(amount)
+        async with self.db.transaction() as conn:
+            now = self.clock()
+            await ledger.set_allowance(conn, guild_id, "user", user_id, amount, actor_id, now)
+            await ledger.append(
+                conn,
+                guild_id=guild_id,
+                user_id=user_id,
+                kind="set",
+                amount=amount,
+                period=self._period_at(now),
+                actor_id=actor_id,
+                reason=_reason(reason),
+                created_at=now,
+            )
+
+    async def set_role_allowance(
+        self, guild_id: int, role_id: int, amount: int, *, actor_id: int
+    ) -> None:
+        """Set the allowance for holders of ``role_id`` (a member gets the highest of theirs).
+
+        Audited as a 'set' ledger row (deltas 0) under ``user_id = role_id``: Discord ids are
+        unique across users and roles, so it never shows in a member's history or balance.
+        """
+        await self._set_scope(guild_id, "role", role_id, amount, actor_id, "role allowance")
+
+    async def set_default_allowance(self, guild_id: int, amount: int, *, actor_id: int) -> None:
+        """Set the server's default allowance (used when neither the member nor any of their
+        roles has a setting). Audited as a 'set' row under ``user_id = guild_id`` (the id of
+        the server's @everyone role), like role settings."""
+        await self._set_scope(
+            guild_id, "guild", guild_id, amount, actor_id, "server default allowance"
+        )
+
+    async def _set_scope(
+        self, guild_id: int, scope: str, target_id: int, amount: int, actor_id: int, what: str
+    ) -> None:
+        _check_allowance(amount)
+        async with self.db.transaction() as conn:
+            now = self.clock()
+            await ledger.set_allowance(conn, guild_id, scope, target_id, amount, actor_id, now)
+            await ledger.append(
+                conn,
+                guild_id=guild_id,
+                user_id=target_id,
+                kind="set",
+                amount=amount,
+                period=self._period_at(now),
+                actor_id=actor_id,
+                reason=what,
+                created_at=now,
+            )
+
+    async def reset(
+        self, guild_id: int, user_id: int, *, actor_id: int, reason: str | None = None
+    ) -> int:
+        """Clear this period's settled usage and return how much was cleared.
+
+        Open reservations stay held: the row's allowance_delta is the settled usage only, so
+        refunding a running job later cannot lift the member above their allowance. Bonus
+        credits are untouched. A reset with nothing to clear still leaves its row (amount 0).
+        """
+        async with self.db.transaction() as conn:
+            now = self.clock()
+            period = self._period_at(now)
+            sums = await ledger.sums(conn, guild_id, user_id, period)
+            used = -sums.allowance_delta - sums.reserved_allowance
+            await ledger.append(
+                conn,
+                guild_id=guild_id,
+                user_id=user_id,
+                kind="reset",
+                amount=used,
+                allowance_delta=used,
+                period=period,
+                actor_id=actor_id,
+                reason=_reason(reason),
+                created_at=now,
+            )
+        return used
+
+    async def history(
+        self, guild_id: int, user_id: int, *, limit: int = 10, offset: int = 0
+    ) -> list[ledger.LedgerRow]:
+        """The member's ledger rows, newest first (``offset`` skips that many of the newest)."""
+        if limit < 1 or offset < 0:
+            raise ValueError("history needs limit >= 1 and offset >= 0")
+        return await ledger.history(self.db, guild_id, user_id, limit=limit, offset=offset)
+
+
+def _check_allowance(amount: int) -> None:
+    if amount < 0:
+        raise ValueError(f"an allowance cannot be negative (got {amount})")
+
+
+def _reason(text: str | None) -> str | None:
+    """Reasons are stored trimmed to 200 characters; empty ones as NULL."""
+    text = (text or "").strip()
+    return text[:200] or None
 
 
 def _not_enough(cost: int, balance: Balance) -> str:

@@ -1,0 +1,145 @@
+"""Concurrent reservations can never overspend, within one connection or across two."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import quota.service as service_module
+from db import ledger
+from db.database import Database
+from jobs.errors import InsufficientCredits, TooManyJobs
+from tests.quota.helpers import job_count, ledger_rows, make_job, make_service, settle_job
+
+
+@pytest.fixture
+def slow_reads(monkeypatch):
+    """Widen the read-check-write window: without a write lock taken before the read, two
+    reservations would both see the same balance."""
+    real = ledger.sums
+
+    async def slow(*args, **kwargs):
+        sums = await real(*args, **kwargs)
+        await asyncio.sleep(0.002)
+        return sums
+
+    monkeypatch.setattr(service_module.ledger, "sums", slow)
+
+
+async def _race(services, jobs):
+    async def watch():
+        lows = []
+        while True:
+            lows.append((await services[0].balance(1, 10)).left)
+            await asyncio.sleep(0)
+            if watch.stop:
+                return lows
+
+    watch.stop = False
+    watcher = asyncio.create_task(watch())
+    results = await asyncio.gather(
+        *(services[i % len(services)].reserve_job(job) for i, job in enumerate(jobs)),
+        return_exceptions=True,
+    )
+    watch.stop = True
+    lows = await watcher
+    assert min(lows) >= 0
+    return results
+
+
+@pytest.mark.usefixtures("slow_reads")
+async def test_concurrent_reservations_one_connection(db, clock):
+    quota = make_service(db, clock, default_credits=50)
+    jobs = [make_job(cost=7) for _ in range(20)]
+    results = await _race([quota], jobs)
+
+    won = [j for j, r in zip(jobs, results, strict=True) if not isinstance(r, Exception)]
+    lost = [r for r in results if isinstance(r, Exception)]
+    assert len(won) == 7
+    assert len(lost) == 13 and all(isinstance(e, InsufficientCredits) for e in lost)
+    assert all(e.cost == 7 and 0 <= e.left < 7 for e in lost)
+    balance = await quota.balance(1, 10)
+    assert (balance.left, balance.reserved, balance.used) == (1, 49, 0)
+    assert await job_count(db) == 7
+    rows = await ledger_rows(db)
+    assert sorted(r["job_id"] for r in rows) == sorted(j.id for j in won)
+    assert await ledger.consistency_problems(db) == []
+
+
+@pytest.mark.usefixtures("slow_reads")
+async def test_concurrent_reservations_two_connections(tmp_path, clock):
+    """Two Database objects on one file stand for two processes: only BEGIN IMMEDIATE keeps
+    them apart (each object's asyncio lock knows nothing of the other)."""
+    path = tmp_path / "shared.db"
+    first = await Database.open(path)
+    second = await Database.open(path)
+    try:
+        services = [make_service(db, clock, default_credits=50) for db in (first, second)]
+        jobs = [make_job(cost=7) for _ in range(20)]
+        results = await _race(services, jobs)
+
+        won = [r for r in results if not isinstance(r, Exception)]
+        lost = [r for r in results if isinstance(r, Exception)]
+        assert len(won) == 7, results
+        assert all(isinstance(e, InsufficientCredits) for e in lost), lost
+        for quota in services:
+            balance = await quota.balance(1, 10)
+            assert (balance.left, balance.reserved) == (1, 49)
+        assert await job_count(first) == 7
+        assert len(await ledger_rows(second)) == 7
+        assert await ledger.consistency_problems(first) == []
+    finally:
+        await first.close()
+        await second.close()
+
+
+@pytest.mark.parametrize("connections", [1, 2])
+@pytest.mark.usefixtures("slow_reads")
+async def test_max_jobs_per_user(tmp_path, clock, connections):
+    path = tmp_path / "jobs.db"
+    dbs = [await Database.open(path) for _ in range(connections)]
+    try:
+        services = [
+            make_service(db, clock, default_credits=1000, max_jobs_per_user=2) for db in dbs
+        ]
+        jobs = [make_job(cost=3) for _ in range(10)]
+        results = await asyncio.gather(
+            *(services[i % connections].reserve_job(job) for i, job in enumerate(jobs)),
+            return_exceptions=True,
+        )
+        won = [j for j, r in zip(jobs, results, strict=True) if not isinstance(r, Exception)]
+        refused = [j for j, r in zip(jobs, results, strict=True) if isinstance(r, Exception)]
+        assert len(won) == 2
+        assert all(isinstance(r, TooManyJobs) for r in results if isinstance(r, Exception))
+        db = dbs[0]
+        for job in refused:
+            assert await db.fetchone("SELECT 1 FROM jobs WHERE id = ?", (job.id,)) is None
+            assert await db.fetchone("SELECT 1 FROM ledger WHERE job_id = ?", (job.id,)) is None
+        assert await job_count(db) == 2 and len(await ledger_rows(db)) == 2
+        balance = await services[0].balance(1, 10)
+        assert (balance.running_jobs, balance.reserved, balance.left) == (2, 6, 994)
+
+        # another member is not held back by this one's jobs
+        await services[0].reserve_job(make_job(user_id=11, cost=3))
+        # a finished job frees a slot
+        await settle_job(services[0], won[0], 3)
+        await services[-1].reserve_job(make_job(cost=3))
+        with pytest.raises(TooManyJobs):
+            await services[0].reserve_job(make_job(cost=3))
+        assert await ledger.consistency_problems(db) == []
+    finally:
+        for db in dbs:
+            await db.close()
+
+
+async def test_refused_reservation_leaves_nothing(db, quota):
+    job = make_job(cost=51)
+    with pytest.raises(InsufficientCredits) as refused:
+        await quota.reserve_job(job)
+    assert (refused.value.cost, refused.value.left) == (51, 50)
+    assert "51 credits" in refused.value.message and "50" in refused.value.message
+    assert await job_count(db) == 0 and await ledger_rows(db) == []
+    with pytest.raises(ValueError):
+        await quota.reserve_job(make_job(cost=-1))
+    assert await job_count(db) == 0
