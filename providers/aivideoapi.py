@@ -63,7 +63,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after
+from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
 
 MODEL_ID = "nano-banana-2"
 CREATE_PATH = "/v1/images/generations"
@@ -130,9 +130,7 @@ _KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{4,}")
 
 def _redact(text: str, secret: str) -> str:
     """Remove the API key (and anything shaped like one) from a provider's words."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return _KEY_LIKE.sub("sk-[redacted]", text)[:MESSAGE_LIMIT]
+    return _KEY_LIKE.sub("sk-[redacted]", redact(text, secret))[:MESSAGE_LIMIT]
 
 
 def _error_class(status: int | None, code: str | None, kind: str | None) -> type[ProviderError]:

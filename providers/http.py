@@ -62,6 +62,13 @@ def parse_retry_after(
     return min(max(when.timestamp() - current, 0.0), MAX_RETRY_AFTER)
 
 
+def redact(text: str, secret: str | None) -> str:
+    """The provider's words without our API key (some APIs echo the key they were sent)."""
+    if secret and len(secret) >= 4:
+        return text.replace(secret, "[redacted]")
+    return text
+
+
 def json_body(response: httpx.Response) -> dict[str, Any]:
     """The response's JSON object, or {} when the body is not a JSON object."""
     try:

@@ -55,7 +55,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after
+from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
 
 GENERATE_PATH = "/api/v1/generate"
 MODELS_PATH = "/api/v1/models"
@@ -335,8 +335,7 @@ class NanaNoBananaProvider(Provider):
         message = str(text) if text else default_text or response.reason_phrase or "error"
         if code == 429 and body.get("limit") is not None:
             message += f" (limit {body.get('limit')}, active {body.get('active')})"
-        if self.config.api_key:
-            message = message.replace(self.config.api_key, "[redacted]")
+        message = redact(message, self.config.api_key)
         kwargs: dict[str, Any] = {
             "provider": self.id,
             "status": code,

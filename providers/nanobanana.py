@@ -62,7 +62,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after
+from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
 
 IMAGE_GENERATE_PATH = "/api/v1/images/generate"
 IMAGE_STATUS_PATH = "/api/v1/images/status"
@@ -205,8 +205,7 @@ def error_from(
         error = {"message": error}
     code = str(error.get("code") or "") or None
     message = str(error.get("message") or body.get("message") or f"HTTP {status}")
-    if secret:
-        message = message.replace(secret, "[redacted]")
+    message = redact(message, secret)
     cls = _CODE_ERRORS.get(code or "") or _STATUS_ERRORS.get(status)
     if cls is None:
         cls = BadRequest if 400 <= status < 500 else UpstreamError

@@ -39,7 +39,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after
+from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
 
 TEXT_TO_VIDEO = "/api/v1/text-to-video.php"
 IMAGE_TO_VIDEO = "/api/v1/image-to-video.php"
@@ -333,8 +333,7 @@ class NanoBananaVideoProvider(Provider):
         return None
 
     def _scrub(self, text: str) -> str:
-        key = self.config.api_key
-        return text.replace(key, "***") if key and len(key) >= 4 else text
+        return redact(text, self.config.api_key)
 
 
 def _pick(data: dict[str, Any], *keys: str) -> Any:
