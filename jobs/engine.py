@@ -395,13 +395,18 @@ class JobEngine:
 
     async def _deliver(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)
+        rate = self.credit_rates.get(job.provider, 1.0)
+        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
         if job.result_message_id is None:
+            job.charged = min(charge, job.cost)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
             files: list[MediaFile] = []
             links = []
+            oversized = False
             for index, media in enumerate(job.media):
                 try:
                     data = await download_bounded(provider, media, limit)
+                    oversized = oversized or data is None
                 except ProviderError as exc:
                     log.warning("job=%s download failed, posting link: %s", job.id, exc)
                     data = None
@@ -412,7 +417,7 @@ class JobEngine:
             for attempt in range(self.policy.deliver_attempts):
                 try:
                     message_id = await self.notifier.deliver(
-                        job, files, links, spec.media_ttl if spec else None
+                        job, files, links, spec.media_ttl if spec else None, oversized=oversized
                     )
                     break
                 except Exception as exc:
@@ -430,8 +435,6 @@ class JobEngine:
                 len(files),
                 len(links),
             )
-        rate = self.credit_rates.get(job.provider, 1.0)
-        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
         async with self.db.transaction() as conn:
             charged = await self.quota.settle(job, charge, conn=conn)
             await self.jobs.update(

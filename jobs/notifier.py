@@ -20,9 +20,17 @@ class Notifier(Protocol):
         """Largest file, in bytes, that may be attached in the job's channel."""
 
     async def deliver(
-        self, job: Job, files: list[MediaFile], links: list[Media], link_ttl: timedelta | None
+        self,
+        job: Job,
+        files: list[MediaFile],
+        links: list[Media],
+        link_ttl: timedelta | None,
+        *,
+        oversized: bool = False,
     ) -> int:
-        """Post the result as a new channel message mentioning the requester; its id."""
+        """Post the result as a new channel message mentioning the requester; its id.
+        ``links`` are results not attached: over the upload limit (``oversized``) or not
+        downloadable."""
 
     async def failed(self, job: Job) -> None:
         """Tell the requester why the job failed (job.failure) and that credits came back."""

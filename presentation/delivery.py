@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import discord
@@ -32,14 +34,9 @@ def mention_only(user_id: int) -> discord.AllowedMentions:
 
 
 class DiscordNotifier:
-    def __init__(self, bot: discord.Client, *, now=None) -> None:
+    def __init__(self, bot: discord.Client, *, now: Callable[[], float] = time.time) -> None:
         self.bot = bot
-        self._now = now
-
-    def _clock(self) -> float:
-        import time
-
-        return self._now() if self._now else time.time()
+        self._clock = now
 
     def _token_valid(self, job: Job) -> bool:
         return bool(
@@ -84,7 +81,13 @@ class DiscordNotifier:
         return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 
     async def deliver(
-        self, job: Job, files: list[MediaFile], links: list[Media], link_ttl: timedelta | None
+        self,
+        job: Job,
+        files: list[MediaFile],
+        links: list[Media],
+        link_ttl: timedelta | None,
+        *,
+        oversized: bool = False,
     ) -> int:
         channel = await self._channel(job)
         content, embed = result_message(
@@ -92,7 +95,7 @@ class DiscordNotifier:
             elapsed=self._clock() - job.created_at,
             links=[m.url for m in links],
             link_ttl=link_ttl,
-            too_large=bool(links) and all(m.url for m in links),
+            too_large=oversized,
         )
         thumbnail = next((m.thumbnail_url for m in links if m.thumbnail_url), None)
         if thumbnail:

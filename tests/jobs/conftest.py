@@ -85,6 +85,7 @@ class RecordingNotifier:
     deliveries: list[Delivery] = field(default_factory=list)
     failures: list[tuple[str, str | None]] = field(default_factory=list)  # (job id, sentence)
     deliver_errors: int = 0  # the next this many deliveries fail (Discord 5xx, permissions)
+    oversized: list[bool] = field(default_factory=list)  # per delivery attempt
     _ids: itertools.count = field(default_factory=lambda: itertools.count(900_000))
 
     async def progress(self, job: Job, queue_position: int | None) -> None:
@@ -94,8 +95,15 @@ class RecordingNotifier:
         return self.limit
 
     async def deliver(
-        self, job: Job, files: list[MediaFile], links: list[Media], link_ttl: timedelta | None
+        self,
+        job: Job,
+        files: list[MediaFile],
+        links: list[Media],
+        link_ttl: timedelta | None,
+        *,
+        oversized: bool = False,
     ) -> int:
+        self.oversized.append(oversized)
         if self.deliver_errors > 0:
             self.deliver_errors -= 1
             raise ConnectionError("the channel message could not be posted")

@@ -77,6 +77,7 @@ async def test_a_result_over_the_upload_limit_is_posted_as_a_link_with_its_lifet
     (name,) = [url.rsplit("/", 1)[1] for url in (m.url for m in delivery.links)]
     assert len(nananobanana_emu.files[name][0]) > 1 * MIB
     assert delivery.link_ttl == timedelta(days=15)  # document 004: links last 15 days
+    assert harness.notifier.oversized == [True]  # the member is told why it is a link
     assert stored.charged == 1  # the member got the picture, by link
     assert await harness.left() == ALLOWANCE - 1
     assert await harness.problems() == []
@@ -100,6 +101,7 @@ async def test_a_result_that_cannot_be_downloaded_is_posted_as_a_link(harness, n
 
     (delivery,) = harness.notifier.delivered(job.id)
     assert delivery.files == [] and [m.url for m in delivery.links] == [gone]
+    assert harness.notifier.oversized == [False]  # not a size problem: it could not be fetched
     assert (await harness.job(job.id)).state is JobState.COMPLETED
 
 
