@@ -8,6 +8,7 @@ and so work after the token expired or the bot restarted. Only the requester is 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 import time
@@ -16,7 +17,7 @@ from datetime import timedelta
 
 import discord
 
-from db.jobs import Job
+from db.jobs import Job, JobState
 from jobs.media import MediaFile
 from presentation import audit
 from presentation.embeds import job_card, result_message
@@ -37,6 +38,7 @@ class DiscordNotifier:
     def __init__(self, bot: discord.Client, *, now: Callable[[], float] = time.time) -> None:
         self.bot = bot
         self._clock = now
+        self._shown: dict[str, dict] = {}  # the card each job's acknowledgement shows now
 
     def _token_valid(self, job: Job) -> bool:
         return bool(
@@ -49,6 +51,10 @@ class DiscordNotifier:
     async def _edit_ack(self, job: Job, embed: discord.Embed) -> bool:
         if not self._token_valid(job):
             return False
+        card = embed.to_dict()
+        if self._shown.get(job.id) == card:
+            return True  # nothing new to show; spare Discord's rate limits
+        self._shown[job.id] = card
         webhook = discord.Webhook.partial(
             job.application_id,
             job.interaction_token,
@@ -113,7 +119,9 @@ class DiscordNotifier:
             allowed_mentions=mention_only(job.user_id),
             view=self._result_view(job),
         )
-        await self._edit_ack(job, job_card(job, result_url=message.jump_url))
+        done = dataclasses.replace(job, state=JobState.COMPLETED)  # settled right after this
+        await self._edit_ack(job, job_card(done, result_url=message.jump_url))
+        self._shown.pop(job.id, None)
         db = getattr(self.bot, "db", None)
         if db is not None:
             await audit.record(
@@ -130,7 +138,9 @@ class DiscordNotifier:
         return factory(job) if factory else None
 
     async def failed(self, job: Job) -> None:
-        if await self._edit_ack(job, job_card(job)):
+        edited = await self._edit_ack(job, job_card(job))
+        self._shown.pop(job.id, None)
+        if edited:
             return
         channel = await self._channel(job)
         await channel.send(

@@ -41,6 +41,13 @@ def duration_text(seconds: float) -> str:
     return f"{minutes}m {sec:02d}s"
 
 
+def _what(job: Job) -> tuple[str, str]:
+    """("image" / "images" / "video", "is" / "are") for sentences about the result."""
+    if job.kind == "video":
+        return "video", "is"
+    return ("images", "are") if job.request.count > 1 else ("image", "is")
+
+
 def _stage(job: Job, queue_position: int | None) -> str:
     if job.state is JobState.QUEUED:
         if queue_position:
@@ -62,7 +69,7 @@ def job_card(
     job: Job, queue_position: int | None = None, *, result_url: str | None = None
 ) -> discord.Embed:
     """The acknowledgement shown while a job runs (edited as it progresses)."""
-    what = "video" if job.kind == "video" else ("images" if job.request.count > 1 else "image")
+    what, verb = _what(job)
     if job.state is JobState.FAILED:
         embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
         embed.description = (
@@ -70,7 +77,7 @@ def job_card(
             f"Your {plural(job.cost, 'credit')} {'was' if job.cost == 1 else 'were'} returned."
         )
     elif job.state is JobState.COMPLETED:
-        embed = discord.Embed(title=f"Your {what} is ready", colour=COLOUR_DONE)
+        embed = discord.Embed(title=f"Your {what} {verb} ready", colour=COLOUR_DONE)
         embed.description = f"[Jump to the result]({result_url})" if result_url else "Posted below."
     else:
         embed = discord.Embed(title=f"Making your {what}", colour=COLOUR_WORKING)
@@ -96,8 +103,8 @@ def result_message(
     too_large: bool,
 ) -> tuple[str, discord.Embed]:
     """Content and embed of the channel message that delivers a result."""
-    what = "video" if job.kind == "video" else ("images" if job.request.count > 1 else "image")
-    content = f"<@{job.user_id}> your {what} is ready!"
+    what, verb = _what(job)
+    content = f"<@{job.user_id}> your {what} {verb} ready!"
     embed = discord.Embed(description=preview(job.request.prompt), colour=COLOUR_DONE)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
     cost = job.charged if job.charged is not None else job.cost

@@ -119,7 +119,7 @@ async def start_generation(
         updated_at=now,
         application_id=interaction.application_id,
         interaction_token=interaction.token,
-        ack_expires_at=now + TOKEN_LIFETIME - TOKEN_MARGIN,
+        ack_expires_at=None,  # no progress edits until the acknowledgement exists
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
     log.info(
@@ -140,4 +140,6 @@ async def start_generation(
     except discord.HTTPException as exc:
         # The job is stored and running; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
+        return job
+    await bot.engine.jobs.update(job, ack_expires_at=now + TOKEN_LIFETIME - TOKEN_MARGIN)
     return job

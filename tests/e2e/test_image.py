@@ -42,6 +42,9 @@ async def test_image_is_posted_in_the_channel_and_charged(world, model, emulator
         assert any(b.startswith("bb:animate:") for b in buttons)
 
         await world.idle(bot)
+        # progress edits only after the acknowledgement existed, and the card ends "ready"
+        assert all(edit.status == 200 for edit in world.fake.webhook_edits)
+        assert rec.original.embeds[0]["title"].startswith("Your image is ready")
         balance = await bot.quota.balance(GUILD, ALICE)
         assert (balance.left, balance.used, balance.reserved) == (100 - cost, cost, 0)
         assert await consistency_problems(bot.db) == []
