@@ -292,6 +292,7 @@ class JobEngine:
                 return
             except ProviderError as exc:
                 if isinstance(exc, RateLimited):
+                    self._observe_window(provider, gate)
                     delay = exc.retry_after or backoff(refusals, self.policy)
                     refusals += 1
                     waited = self.time.now() - waited_since
@@ -324,6 +325,7 @@ class JobEngine:
                 # count it from the answer, never earlier than the provider's own clock does
                 gate.forget_submit(claimed)
                 gate.record_submit(now)
+            self._observe_window(provider, gate)
             changes = dict(
                 state=JobState.RUNNING,
                 task_id=submission.task_id,
@@ -344,6 +346,12 @@ class JobEngine:
             else:
                 await self.jobs.update(job, **changes)
             return
+
+    @staticmethod
+    def _observe_window(provider: Provider, gate: ProviderGate) -> None:
+        live = provider.live_window()
+        if live is not None:
+            gate.observe_window(*live)
 
     async def _follow(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)

@@ -69,6 +69,24 @@ class ProviderGate:
             return 0.0
         return seconds - (now - self._submits[0])
 
+    def observe_window(self, limit: int | None, remaining: int | None) -> None:
+        """Take the provider's live window numbers over the documented ones: its limit
+        replaces ours, and generations it counts that we do not know of (another client on
+        the same key, a restart) are booked now, so the next job waits instead of meeting
+        a 429."""
+        if not self.window:
+            return
+        count, seconds = self.window
+        if limit and limit > 0:
+            count = limit
+            self.window = (count, seconds)
+        if remaining is None:
+            return
+        self.window_wait()  # drop generations that have left the window
+        unknown = (count - max(0, remaining)) - len(self._submits)
+        now = self._now()
+        self._submits.extend([now] * max(0, unknown))
+
     def occupy(self, job_id: str) -> None:
         """A resumed job whose task is already at the provider holds a slot at once."""
         self._holders.add(job_id)

@@ -224,6 +224,11 @@ class Provider(ABC):
     async def status(self, task_id: str, request: GenerationRequest) -> TaskStatus:
         """Read a task's state once."""
 
+    def live_window(self) -> tuple[int | None, int | None] | None:
+        """(limit, remaining) of the account's generation window as the provider last
+        reported it, where it reports one; the engine trusts it over the documented limit."""
+        return None
+
     async def balance(self) -> float | None:
         """The account's remaining provider credits, or None where the API offers none."""
         return None

@@ -332,6 +332,11 @@ class NanoBananaVideoProvider(Provider):
             return urljoin(self.base_url + "/", link)
         return None
 
+    def live_window(self) -> tuple[int | None, int | None] | None:
+        if not self.window:
+            return None
+        return self.window.get("limit"), self.window.get("remaining")
+
     def _scrub(self, text: str) -> str:
         return redact(text, self.config.api_key)
 

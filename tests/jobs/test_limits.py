@@ -129,3 +129,25 @@ async def test_the_window_survives_a_restart(harness, nanobananavideo_emu):
     assert stored.state.value == "completed", stored.failure
     assert len(posts(nanobananavideo_emu, "/api/v1/text-to-video.php")) == 3
     assert stored.submitted_at >= first_submit + 300  # waited for the window, took no 429
+
+
+@pytest.mark.parametrize("timebase", [2000], indirect=True)
+async def test_the_providers_live_window_numbers_are_used(harness, nanobananavideo_emu):
+    """000's rate_limit object tells the account's real limit (here 2, not the documented 10):
+    the bot follows it and waits for the window instead of running into a 429."""
+    nanobananavideo_emu.window_limit = 2
+    harness.add_provider(nanobananavideo_factory(nanobananavideo_emu))
+    request = GenerationRequest(kind=Kind.VIDEO, model="nanobanana-video", prompt="waves")
+    jobs = []
+    for n in range(3):  # one after another: each submit's answer is seen before the next
+        jobs.append(await harness.submit("nanobananavideo", request, user_id=USER + n))
+        if n < 2:
+            await harness.wait_for_state(jobs[-1].id, JobState.RUNNING)
+
+    await harness.run()
+
+    stored = [await harness.job(j.id) for j in jobs]
+    assert [j.state.value for j in stored] == ["completed"] * 3, [j.failure for j in stored]
+    assert len(posts(nanobananavideo_emu, "/api/v1/text-to-video.php")) == 3  # never a 429
+    assert harness.engine.gates["nanobananavideo"].window[0] == 2
+    assert stored[2].submitted_at - stored[0].submitted_at >= 1800
