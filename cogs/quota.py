@@ -118,8 +118,13 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
     @app_commands.command(name="reset", description="Clear a member's usage for this period")
     @app_commands.describe(user="The member")
     async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
-        await self.bot.quota.reset(interaction.guild_id or 0, user.id, actor_id=interaction.user.id)
-        await self._done(interaction, f"reset <@{user.id}>'s usage for this period.")
+        cleared = await self.bot.quota.reset(
+            interaction.guild_id or 0, user.id, actor_id=interaction.user.id
+        )
+        await self._done(
+            interaction,
+            f"reset <@{user.id}>'s usage for this period ({plural(cleared, 'credit')} back).",
+        )
 
     @app_commands.command(name="default", description="Set the server's default allowance")
     @app_commands.describe(amount="Credits per period for members without their own or a role's")
