@@ -22,7 +22,8 @@ from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
 from jobs.timebase import Timebase
 from presentation.delivery import DiscordNotifier
-from providers.registry import ProviderRegistry
+from providers.base import Kind
+from providers.registry import ProviderRegistry, UnknownModel
 from quota.service import QuotaService
 from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
@@ -155,11 +156,25 @@ class BananaBot(commands.Bot):
         )
 
     async def _refresh_models(self) -> None:
-        for provider in self.registry.providers.values():
+        async def refresh(provider) -> None:
             try:
                 await asyncio.wait_for(provider.refresh_models(), MODEL_REFRESH_TIMEOUT)
             except Exception as exc:  # the documented tables stay in force
                 log.warning("model list refresh failed provider=%s: %s", provider.id, exc)
+
+        await asyncio.gather(*(refresh(p) for p in self.registry.providers.values()))
+        for variable, name, kind, image_input in (
+            ("DEFAULT_IMAGE_MODEL", self.settings.default_image_model, Kind.IMAGE, None),
+            ("DEFAULT_VIDEO_MODEL", self.settings.default_video_model, Kind.VIDEO, None),
+            ("DEFAULT_ANIMATE_MODEL", self.settings.default_animate_model, Kind.VIDEO, True),
+        ):
+            if name:
+                try:
+                    self.registry.resolve(name, kind, image_input=image_input)
+                except UnknownModel as exc:
+                    log.warning(
+                        "%s is not usable, the first enabled model is used: %s", variable, exc
+                    )
 
     async def _sync_commands(self) -> None:
         if self.settings.dev_guild_id:

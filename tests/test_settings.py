@@ -122,3 +122,17 @@ def test_dotenv_file_is_read(tmp_path):
     result = _run_bot({}, tmp_path)
     assert result.returncode == 2
     assert "QUOTA_PERIOD" in result.stderr
+
+
+def test_env_example_documents_every_variable_the_bot_reads():
+    import re
+
+    read = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', (ROOT / "settings.py").read_text()))
+    read |= {
+        f"{p.upper()}_{suffix}"
+        for p in ("nanobanana", "nanobananavideo", "aivideoapi", "nananobanana")
+        for suffix in ("API_KEY", "BASE_URL", "CREDIT_RATE", "MAX_CONCURRENCY")
+    }
+    read -= {"INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL"}
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - documented == set()
