@@ -244,6 +244,8 @@ def check_providers(settings: Settings) -> None:
 
 
 async def run(settings: Settings) -> None:
+    """Run until Discord disconnects for good or SIGTERM/SIGINT asks to stop. Stopping takes
+    no new jobs and leaves running ones in the database, to resume on the next start."""
     bot = BananaBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -252,20 +254,25 @@ async def run(settings: Settings) -> None:
         log.info("stop requested: finishing up; unfinished jobs resume on the next start")
         stopping.set()
 
+    handled = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
             loop.add_signal_handler(sig, request_stop)
+            handled.append(sig)
         except (NotImplementedError, RuntimeError):
             pass
-
-    async with bot:
-        runner = asyncio.create_task(bot.start(settings.require_token()))
-        stopper = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if stopper in done:
-            await bot.close()
-        stopper.cancel()
-        await asyncio.gather(runner, return_exceptions=stopper in done)
+    try:
+        async with bot:
+            runner = asyncio.create_task(bot.start(settings.require_token()))
+            stopper = asyncio.create_task(stopping.wait())
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if stopper in done:
+                await bot.close()
+            stopper.cancel()
+            await asyncio.gather(runner, return_exceptions=stopper in done)
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
 
 
 def main(argv: list[str] | None = None) -> int:

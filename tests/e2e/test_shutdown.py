@@ -1,0 +1,39 @@
+"""SIGTERM stops the real entry point cleanly; the running job resumes on the next start."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from bot import run
+from db.database import Database
+from db.jobs import JobState, JobStore
+from tests.e2e.conftest import ALICE, GUILD
+from tests.fakediscord import pointed_at
+
+
+async def test_sigterm_keeps_the_running_job_for_the_next_start(world):
+    world.nananobanana.task_seconds = 4.0
+    with pointed_at(world.fake):
+        process = asyncio.create_task(run(world.settings()))
+        await world.fake.wait_until(lambda: world.fake.global_commands, timeout=10, what="sync")
+        await world.fake.wait_until(lambda: world.fake.gateway.identifies, what="connected")
+        rec = await world.slash("image", {"prompt": "slow", "model": "nananobanana:nano-banana"})
+        await world.fake.wait_for_callback(rec)
+        await world.fake.wait_until(lambda: world.nananobanana.records, what="submitted")
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(process, 15)
+
+    db = await Database.open(world.tmp / "bananabot.db")
+    try:
+        (job,) = await JobStore(db).unfinished()
+        assert job.state is JobState.RUNNING and job.task_id
+    finally:
+        await db.close()
+
+    async with world.bot() as bot:
+        await world.result_message()
+        await world.idle(bot)
+        assert len(world.nananobanana.records) == 1
+        assert (await bot.quota.balance(GUILD, ALICE)).used == 1
