@@ -22,6 +22,7 @@ from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
 from jobs.timebase import Timebase
 from presentation.delivery import DiscordNotifier
+from presentation.launch import PriceHints
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
 from quota.service import QuotaService
@@ -137,6 +138,8 @@ class BananaBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
+        self.price_hints = PriceHints(self)
+        self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
         log.info(
             "ready to work providers=%s resumed_jobs=%d",
@@ -220,6 +223,9 @@ class BananaBot(commands.Bot):
             log.warning("could not send an error reply: %s", message)
 
     async def close(self) -> None:
+        warming = getattr(self, "_warming", None)
+        if warming is not None:
+            warming.cancel()
         engine = getattr(self, "engine", None)
         if engine is not None:
             await engine.stop()

@@ -14,7 +14,6 @@ from discord.ext import commands
 
 from jobs.errors import NotAllowed
 from presentation.embeds import balance_embed, running_jobs_text
-from presentation.launch import price_hint
 from presentation.permissions import is_moderator
 from providers.base import Kind
 
@@ -62,7 +61,7 @@ class CreditsCog(commands.Cog):
         )
 
     async def _prices(self) -> str:
-        lines = []
+        specs = []
         for command, kind, image_input, default in (
             ("/image", Kind.IMAGE, None, self.bot.settings.default_image_model),
             ("/video", Kind.VIDEO, False, self.bot.settings.default_video_model),
@@ -74,7 +73,10 @@ class CreditsCog(commands.Cog):
                 )
             except LookupError:
                 continue
-            cost = await price_hint(self.bot, spec)
+            specs.append((command, spec))
+        costs = await asyncio.gather(*(self.bot.price_hints.get(spec) for _c, spec in specs))
+        lines = []
+        for (command, spec), cost in zip(specs, costs, strict=True):
             shown = (
                 "price unavailable" if cost is None else f"{cost} credit{'s' if cost != 1 else ''}"
             )

@@ -54,8 +54,6 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
     async def complete(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        from presentation.launch import price_hint
-
         bot = interaction.client
         needle = current.strip().lower()
         choices = []
@@ -63,7 +61,7 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
-            cost = await price_hint(bot, spec)  # type: ignore[arg-type]
+            cost = await bot.price_hints.get(spec, wait=False)  # type: ignore[attr-defined]
             label = f"{spec.name} — {spec.provider}"
             if cost is not None:
                 label += f" — {cost} credit{'s' if cost != 1 else ''}"

@@ -53,30 +53,52 @@ async def price(bot: BananaBot, spec: ModelSpec, request: GenerationRequest) -> 
     return bot_credits(cost, bot.settings.credit_rate(spec.provider))
 
 
-_price_hints: dict[tuple[str, str], tuple[float, int]] = {}
+class PriceHints:
+    """What each model costs with default options, for autocomplete labels and /credits.
 
+    Cached per bot for PRICE_CACHE_SECONDS. Autocomplete must answer within 3 s, so it asks
+    with ``wait=False``: a price not cached yet is fetched in the background for the next
+    keystroke (``warm`` fetches them all at start).
+    """
 
-async def price_hint(bot: BananaBot, spec: ModelSpec) -> int | None:
-    """The cost of the model with default options, cached, for autocomplete labels."""
-    key = (spec.provider, spec.id)
-    cached = _price_hints.get(key)
-    if cached and time.monotonic() - cached[0] < PRICE_CACHE_SECONDS:
-        return cached[1]
-    request = GenerationRequest(
-        kind=spec.kind,
-        model=spec.id,
-        prompt="price",
-        aspect_ratio=spec.default_aspect_ratio,
-        resolution=spec.default_resolution,
-        duration=spec.default_duration,
-        reference_urls=("https://example.invalid/x.png",) if spec.requires_image else (),
-    )
-    try:
-        value = await price(bot, spec, request)
-    except InvalidRequest:
-        return None
-    _price_hints[key] = (time.monotonic(), value)
-    return value
+    def __init__(self, bot: BananaBot) -> None:
+        self.bot = bot
+        self._cache: dict[tuple[str, str], tuple[float, int]] = {}
+        self._fetching: dict[tuple[str, str], asyncio.Task[int | None]] = {}
+
+    async def get(self, spec: ModelSpec, *, wait: bool = True) -> int | None:
+        key = (spec.provider, spec.id)
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < PRICE_CACHE_SECONDS:
+            return cached[1]
+        task = self._fetching.get(key)
+        if task is None or task.done():
+            task = asyncio.ensure_future(self._fetch(spec))
+            self._fetching[key] = task
+        if not wait:
+            return cached[1] if cached else None
+        return await asyncio.shield(task)
+
+    async def warm(self) -> None:
+        specs = [m for p in self.bot.registry.providers.values() for m in p.models()]
+        await asyncio.gather(*(self.get(spec) for spec in specs))
+
+    async def _fetch(self, spec: ModelSpec) -> int | None:
+        request = GenerationRequest(
+            kind=spec.kind,
+            model=spec.id,
+            prompt="price",
+            aspect_ratio=spec.default_aspect_ratio,
+            resolution=spec.default_resolution,
+            duration=spec.default_duration,
+            reference_urls=("https://example.invalid/x.png",) if spec.requires_image else (),
+        )
+        try:
+            value = await price(self.bot, spec, request)
+        except InvalidRequest:
+            return None
+        self._cache[(spec.provider, spec.id)] = (time.monotonic(), value)
+        return value
 
 
 def member_role_ids(interaction: discord.Interaction) -> list[int]:

@@ -108,7 +108,8 @@ async def test_prompt_mentions_never_ping_anyone_else(world):
 
 
 async def test_model_autocomplete_shows_name_provider_and_cost(world):
-    async with world.bot():
+    async with world.bot() as bot:
+        await bot.price_hints.warm()  # started at login; prices come from the cache
         choices = await world.fake.invoke_autocomplete(
             GUILD, CHANNEL, ALICE, "image", {"model": "banana-2"}, focused="model"
         )
