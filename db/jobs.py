@@ -56,6 +56,7 @@ class Job:
     submit_attempts: int = 0
     submitted_at: float | None = None
     finished_at: float | None = None
+    upload_limit: int | None = None  # bytes per attachment, as the interaction reported it
 
     def __repr__(self) -> str:  # the interaction token must never reach a log
         return (

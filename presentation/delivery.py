@@ -77,6 +77,8 @@ class DiscordNotifier:
         await self._edit_ack(job, job_card(job, queue_position))
 
     async def upload_limit(self, job: Job) -> int:
+        if job.upload_limit:
+            return job.upload_limit  # what Discord said for this interaction
         try:
             await asyncio.wait_for(self.bot.wait_until_ready(), READY_WAIT)
         except TimeoutError:

@@ -142,6 +142,7 @@ async def start_generation(
         application_id=interaction.application_id,
         interaction_token=interaction.token,
         ack_expires_at=None,  # no progress edits until the acknowledgement exists
+        upload_limit=getattr(interaction, "filesize_limit", None),
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
     log.info(
