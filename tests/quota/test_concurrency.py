@@ -143,3 +143,26 @@ async def test_refused_reservation_leaves_nothing(db, quota):
     with pytest.raises(ValueError):
         await quota.reserve_job(make_job(cost=-1))
     assert await job_count(db) == 0
+
+
+@pytest.mark.usefixtures("slow_reads")
+async def test_concurrent_take_away_grant_and_reservations_never_overspend_bonus(db, clock):
+    """A moderator takes bonus away while the member spends it: together they can never use
+    more bonus than there was, and the bonus never goes below zero."""
+    quota = make_service(db, clock, default_credits=0, max_jobs_per_user=20)
+    await quota.grant(1, 10, 12, actor_id=99, reason="event prize")
+    jobs = [make_job(cost=3) for _ in range(6)]
+    take_away = quota.grant(1, 10, -9, actor_id=99, reason="mistake")
+    results = await asyncio.gather(
+        *(quota.reserve_job(job) for job in jobs[:3]),
+        take_away,
+        *(quota.reserve_job(job) for job in jobs[3:]),
+        return_exceptions=True,
+    )
+    reserved = 3 * sum(1 for r in results[:3] + results[4:] if not isinstance(r, Exception))
+    taken = -results[3]
+    assert reserved + taken <= 12
+    assert reserved + taken > 12 - 3  # nothing left that another job could have used
+    balance = await quota.balance(1, 10)
+    assert balance.bonus >= 0 and balance.left == 12 - reserved - taken
+    assert await ledger.consistency_problems(db) == []
