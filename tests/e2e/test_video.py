@@ -137,3 +137,40 @@ async def test_job_longer_than_the_interaction_token_is_delivered_in_the_channel
         refused = [e for e in world.fake.webhook_edits if e.status and e.status >= 400]
         assert refused == []  # the bot stopped editing before the token expired
         assert (await bot.quota.balance(GUILD, ALICE)).used == 5
+
+
+async def test_animate_on_nanobanana_with_attachment_and_with_url(world):
+    async with world.bot() as bot:
+        rec = await world.slash(
+            "animate",
+            {"model": "nanobanana:veo-3.1-fast", "prompt": "slow zoom", "duration": 6},
+            attachments=[{"filename": "pear.png", "data": PNG, "content_type": "image/png"}],
+        )
+        await world.fake.wait_for_callback(rec)
+        await world.result_message()
+        rec = await world.slash(
+            "animate", {"image_url": "https://images.example/pear.png", "model": "seedance-1.5"}
+        )
+        await world.fake.wait_for_callback(rec)
+        second = await world.result_message(skip=1)
+        assert next(iter(second.files)).endswith(".mp4")
+        await world.idle(bot)
+        bodies = [
+            b for (_m, path, b) in world.nanobanana.requests if path == "/api/v1/videos/generate"
+        ]
+        assert bodies[0]["model_id"] == "veo-3.1-fast" and bodies[0]["duration"] == 6
+        assert bodies[0]["image_url"].startswith("https://cdn.discordapp.test/attachments/")
+        assert bodies[1]["model_id"] == "seedance-1.5"
+        assert bodies[1]["image_url"] == "https://images.example/pear.png"
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert balance.reserved == 0 and balance.used > 0
+        assert await consistency_problems(bot.db) == []
+
+
+async def test_animate_refuses_a_model_without_image_input(world):
+    async with world.bot():
+        rec = await world.slash(
+            "animate", {"image_url": "https://images.example/x.png", "model": "sandbox-image"}
+        )
+        callback = await world.fake.wait_for_callback(rec)
+        assert callback.ephemeral and "sandbox-image" in callback.content
