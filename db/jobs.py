@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -103,11 +104,10 @@ class JobStore:
     async def update(
         self, job: Job, *, conn: aiosqlite.Connection | None = None, **changes: Any
     ) -> Job:
-        """Persist some fields of ``job`` (and apply them to the object), inside ``conn``'s
-        transaction when given."""
-        for name, value in changes.items():
-            setattr(job, name, value)
-        row = _to_row(job)
+        """Persist some fields of ``job``, inside ``conn``'s transaction when given, then apply
+        them to the object: what the object says is never ahead of the database (a stop
+        that waits for a state to change can trust it)."""
+        row = _to_row(dataclasses.replace(job, **changes))
         sets = ", ".join(f"{name} = :{name}" for name in changes)
         sql = f"UPDATE jobs SET {sets} WHERE id = :id"
         if conn is not None:
@@ -115,6 +115,8 @@ class JobStore:
         else:
             async with self.db.transaction() as own:
                 await own.execute(sql, {**row, "id": job.id})
+        for name, value in changes.items():
+            setattr(job, name, value)
         return job
 
     async def unfinished(self) -> list[Job]:

@@ -40,6 +40,8 @@ from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
+STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
+
 
 @dataclass(frozen=True)
 class EnginePolicy:
@@ -54,7 +56,7 @@ class EnginePolicy:
     status_errors_allowed: int = 10  # consecutive failed status reads before giving up
     progress_interval: float = 5.0  # at most one acknowledgement edit per this many seconds
     deliver_attempts: int = 3
-    stop_grace: float = 10.0  # real seconds a posting job gets to finish when the bot stops
+    stop_grace: float = 10.0  # real seconds a submit or a post in flight gets when stopping
     queue_wait_max: float = 30 * 60.0  # longest a job may wait for its provider's turn
     image_deadline: float = 10 * 60.0  # from submit to a finished task
     video_deadline: float = 30 * 60.0
@@ -164,23 +166,27 @@ class JobEngine:
     async def stop(self) -> None:
         """Stop taking jobs and pause the running ones; their state stays in the database.
 
-        A job that is posting its result is given ``policy.stop_grace`` seconds to finish, so
-        a message Discord accepted is recorded and never posted twice after the restart.
+        Jobs with a request in flight whose answer must not be lost get up to
+        ``policy.stop_grace`` seconds to get past it: a submit (else the paid task would be
+        orphaned and the job refunded) and a result being posted (else it could be posted
+        twice after the restart).
         """
         self._accepting = False
-        delivering = [
-            task
-            for job_id, task in self._tasks.items()
-            if self._jobs.get(job_id) is not None
-            and self._jobs[job_id].state is JobState.DELIVERING
-        ]
-        if delivering:
-            await asyncio.wait(delivering, timeout=self.policy.stop_grace)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.policy.stop_grace
+        while self._answers_in_flight() and loop.time() < until:  # noqa: ASYNC110 - see above
+            await asyncio.sleep(STOP_POLL_SECONDS)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+
+    def _answers_in_flight(self) -> bool:
+        critical = (JobState.SUBMITTING, JobState.DELIVERING)
+        return any(
+            job.state in critical for job_id, job in self._jobs.items() if job_id in self._tasks
+        )
 
     async def wait_idle(self) -> None:
         """Wait until every job task has ended (tests use this, under their own timeout)."""

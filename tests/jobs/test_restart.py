@@ -14,6 +14,7 @@ from db.jobs import JobState, JobStore
 from providers.base import Media
 from tests.jobs.conftest import (
     ALLOWANCE,
+    RUN_TIMEOUT,
     USER,
     assert_completed,
     image,
@@ -180,3 +181,29 @@ async def test_a_job_waiting_out_a_429_is_sent_once_after_a_restart(harness, nan
 async def _until(condition) -> None:
     while not condition():  # noqa: ASYNC110 - polling what the engine did, not a signal
         await asyncio.sleep(0.002)
+
+
+@pytest.mark.parametrize("image_provider", ["nananobanana"], indirect=True)
+async def test_stopping_during_a_submit_waits_for_its_answer(harness, image_provider):
+    """SIGTERM while the submit is in flight: the answer is awaited and stored, so the task
+    is followed after the restart instead of being orphaned and refunded."""
+    provider = harness.providers["nananobanana"]
+    original = provider.submit
+    started = asyncio.Event()
+
+    async def slow_submit(request, **kwargs):
+        started.set()
+        await asyncio.sleep(0.3)  # the request is on the wire
+        return await original(request, **kwargs)
+
+    provider.submit = slow_submit
+    job = await harness.submit("nananobanana", image_provider.setup.request)
+    await asyncio.wait_for(started.wait(), RUN_TIMEOUT)
+    await harness.engine.stop()
+
+    stored = await harness.job(job.id)
+    assert stored.state is JobState.RUNNING and stored.task_id
+    await harness.restart()
+    await harness.run()
+    await assert_completed(harness, job, charged=1)
+    assert image_provider.submits == 1
