@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,7 +55,6 @@ class Settings:
     callback_url: str | None = None  # public base URL that reaches the callback listener
     callback_host: str = "0.0.0.0"
     callback_port: int = 8080
-    extra: dict[str, str] = field(default_factory=dict)
 
     def credit_rate(self, provider_id: str) -> float:
         if provider_id == "sandbox":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -187,7 +187,6 @@ class ProviderConfig:
     base_url: str
     credit_rate: float = 1.0
     max_concurrency: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Provider(ABC):
