@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
 from jobs.validation import build_request
+from presentation.discord_limits import OPTION_LENGTH_MAX
 from presentation.launch import start_generation
 from providers.base import Kind
 
@@ -45,7 +46,7 @@ class ImageCog(commands.Cog):
     async def image(
         self,
         interaction: discord.Interaction,
-        prompt: app_commands.Range[str, 1, 20000],
+        prompt: app_commands.Range[str, 1, OPTION_LENGTH_MAX],
         model: str | None = None,
         aspect_ratio: str | None = None,
         resolution: str | None = None,

@@ -1,0 +1,71 @@
+"""Discord's documented limits, each named once, and the helpers that make text fit them.
+
+Every builder of a Discord payload imports these names; nothing else hard-codes 2000 or 1024.
+Sources (Discord developer documentation, confirmed against Discord's OpenAPI request schemas):
+application commands — interactions/application-commands#application-command-object;
+messages — resources/message#create-message; embeds — resources/message#embed-object-embed-limits;
+components — components/reference; autocomplete and modals —
+interactions/receiving-and-responding#interaction-response-object.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- application commands ----------------------------------------------------------------
+COMMAND_NAME_PATTERN = re.compile(r"^[-_\w]{1,32}$")  #: lowercase letters, digits, - and _
+COMMAND_NAME_MAX = 32  #: command, subcommand and option names
+COMMAND_DESCRIPTION_MAX = 100  #: command and option descriptions (at least 1 character)
+COMMAND_OPTIONS_MAX = 25  #: options (or subcommands) per command or subcommand
+OPTION_LENGTH_MAX = 6000  #: a string option's min_length / max_length may be 0-6000
+CHOICES_MAX = 25  #: declared choices per option, and autocomplete choices per answer
+CHOICE_NAME_MAX = 100  #: choice name (declared or autocomplete)
+CHOICE_VALUE_MAX = 100  #: a string choice's value
+COMMAND_TOTAL_MAX = 8000  #: names, descriptions and choice names/values of one command together
+
+# --- messages and embeds -----------------------------------------------------------------
+CONTENT_MAX = 2000  #: message content of a bot
+EMBEDS_MAX = 10  #: embeds per message
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_FIELDS_MAX = 25
+EMBED_FIELD_NAME_MAX = 256
+EMBED_FIELD_VALUE_MAX = 1024
+EMBED_FOOTER_MAX = 2048
+EMBED_AUTHOR_MAX = 256
+EMBED_URL_MAX = 2048  #: embed url, image url, thumbnail url
+EMBEDS_TOTAL_MAX = 6000  #: title, description, field names/values, footer and author together
+FILES_MAX = 10  #: attachments per message
+ALLOWED_MENTIONS_USERS_MAX = 100  #: ids in allowed_mentions.users (and .roles)
+
+# --- components ------------------------------------------------------------------------------
+ACTION_ROWS_MAX = 5  #: action rows per message
+ROW_BUTTONS_MAX = 5  #: buttons per action row
+CUSTOM_ID_MAX = 100  #: a component's custom_id
+BUTTON_LABEL_MAX = 80
+
+# --- modals ----------------------------------------------------------------------------------
+MODAL_TITLE_MAX = 45
+TEXT_INPUT_LABEL_MAX = 45
+TEXT_INPUT_VALUE_MAX = 4000
+
+#: Upload limit of a server without boosts, and of any channel whose server is unknown.
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+ELLIPSIS = "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marking a cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def is_web_url(url: str | None, *, limit: int = EMBED_URL_MAX) -> bool:
+    """Whether Discord takes ``url`` as an embed link or image: absolute http(s), short enough."""
+    if not url or len(url) > limit or any(c.isspace() for c in url):
+        return False
+    return re.match(r"^https?://[^/\s?#]+", url, re.IGNORECASE) is not None
