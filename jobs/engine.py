@@ -26,7 +26,7 @@ from db.jobs import Job, JobState, JobStore
 from jobs import failures
 from jobs.limits import ProviderGate
 from jobs.media import MediaFile, download_bounded, filename_for
-from jobs.notifier import Notifier
+from jobs.notifier import Notifier, Undeliverable
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
 from providers.errors import (
@@ -427,17 +427,23 @@ class JobEngine:
                 if data is None:
                     links.append(media)
                 else:
-                    files.append(MediaFile(filename_for(media, job.id, index, job.kind), data))
+                    files.append(
+                        MediaFile(filename_for(media, job.id, index, job.kind), data, media.url)
+                    )
             for attempt in range(self.policy.deliver_attempts):
                 try:
                     message_id = await self.notifier.deliver(
                         job, files, links, spec.media_ttl if spec else None, oversized=oversized
                     )
                     break
+                except Undeliverable as exc:
+                    log.error("job=%s no way to post the result is left: %s", job.id, exc)
+                    await self._fail(job, failures.undeliverable(), f"delivery: {exc}")
+                    return
                 except Exception as exc:
                     if attempt + 1 >= self.policy.deliver_attempts:
                         log.error("job=%s delivery failed for good: %r", job.id, exc)
-                        await self._fail(job, failures.undeliverable(), f"delivery: {exc!r}")
+                        await self._fail(job, failures.unreachable(), f"delivery: {exc!r}")
                         return
                     log.warning("job=%s delivery failed, retrying: %r", job.id, exc)
                     await self.time.sleep(backoff(attempt, self.policy))

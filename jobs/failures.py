@@ -97,10 +97,14 @@ def no_media(job: Job) -> str:
     return f"{job.provider} finished but returned no file."
 
 
+def unreachable() -> str:
+    return "Discord kept failing when the bot posted the result, so it could not be shown."
+
+
 def undeliverable() -> str:
     return (
-        "The result could not be posted in the channel (missing permissions or the "
-        "channel is gone)."
+        "Discord would not let the bot post the result: not in the channel (missing "
+        "permissions, or the channel is gone), not as a reply, and not in your DMs."
     )
 
 

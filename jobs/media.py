@@ -23,6 +23,7 @@ _EXTENSIONS = {
 class MediaFile:
     filename: str
     data: bytes
+    source_url: str = ""  # where it came from: linked instead if Discord refuses the upload
 
 
 def filename_for(media: Media, job_id: str, index: int, kind: str) -> str:

@@ -12,6 +12,10 @@ from jobs.media import MediaFile
 from providers.base import Media
 
 
+class Undeliverable(Exception):
+    """Every way of posting the result was refused for good (not a passing outage)."""
+
+
 class Notifier(Protocol):
     async def progress(self, job: Job, queue_position: int | None) -> None:
         """Show the job's state on its acknowledgement (only while the token is valid)."""
@@ -30,7 +34,7 @@ class Notifier(Protocol):
     ) -> int:
         """Post the result as a new channel message mentioning the requester; its id.
         ``links`` are results not attached: over the upload limit (``oversized``) or not
-        downloadable."""
+        downloadable. Raises Undeliverable when no way of posting it is left."""
 
     async def failed(self, job: Job) -> None:
         """Tell the requester why the job failed (job.failure) and that credits came back."""

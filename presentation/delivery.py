@@ -3,6 +3,12 @@
 Progress goes to the interaction's original response while its token lives (15 minutes).
 Results and late failures go to the channel as new messages, which do not depend on the token
 and so work after the token expired or the bot restarted. Only the requester is ever pinged.
+
+A finished result is never thrown away. When Discord refuses the result message for its form
+(400, 413) it is sent again smaller (links only, then plain text); when it refuses the place
+(403, 404: no access, channel gone) the result goes to the interaction's followup while its
+token lives, else to the member's DMs. Each fallback tells the member why. 429 and 5xx are
+waited out by discord.py (Retry-After) and then retried by the engine.
 """
 
 from __future__ import annotations
@@ -19,13 +25,18 @@ import discord
 
 from db.jobs import Job, JobState
 from jobs.media import MediaFile
+from jobs.notifier import Undeliverable
 from presentation import audit
-from presentation.embeds import job_card, result_message
+from presentation.discord_limits import DEFAULT_UPLOAD_LIMIT
+from presentation.embeds import job_card
+from presentation.results import Outgoing, Result, Shape, build
 from providers.base import Media
 
 log = logging.getLogger(__name__)
 
 READY_WAIT = 30.0  # how long delivery waits for the gateway cache after a restart
+
+Posted = discord.Message | discord.WebhookMessage
 
 
 def mention_only(user_id: int) -> discord.AllowedMentions:
@@ -77,8 +88,8 @@ class DiscordNotifier:
         await self._edit_ack(job, job_card(job, queue_position))
 
     async def upload_limit(self, job: Job) -> int:
-        if job.upload_limit:
-            return job.upload_limit  # what Discord said for this interaction
+        """The server's limit: the result is a bot message in the channel, which the
+        member's Nitro (counted in the interaction's own limit) does not raise."""
         try:
             await asyncio.wait_for(self.bot.wait_until_ready(), READY_WAIT)
         except TimeoutError:
@@ -86,7 +97,7 @@ class DiscordNotifier:
         guild = self.bot.get_guild(job.guild_id)
         if guild is not None:
             return guild.filesize_limit
-        return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+        return DEFAULT_UPLOAD_LIMIT
 
     async def deliver(
         self,
@@ -97,43 +108,120 @@ class DiscordNotifier:
         *,
         oversized: bool = False,
     ) -> int:
+        """Post the result; on a refusal, post it smaller or elsewhere (see module docstring).
+        Raises Undeliverable when every way was refused; other errors (429 and 5xx after
+        discord.py's own retries, connection errors) propagate for the engine to retry."""
+        result = Result(job, self._clock() - job.created_at, files, links, link_ttl, oversized)
+        destinations = [("channel", self._post_in_channel)]
+        if self._token_valid(job):
+            destinations.append(("interaction", self._post_as_followup))
+        destinations.append(("dm", self._post_in_dm))
+        moved = ""  # why the result is not in the channel, once it is not
+        refusals: list[str] = []
+        for where, post in destinations:
+            resized = ""
+            for shape in Shape:
+                note = " ".join(part for part in (moved, resized) if part)
+                messages = build(result, shape, note=note)
+                try:
+                    message = await post(job, messages, shape)
+                except discord.HTTPException as exc:
+                    refusals.append(f"{where}/{shape.value}: {exc.status} {exc.code}")
+                    log.warning(
+                        "job=%s delivery refused where=%s shape=%s status=%s code=%s",
+                        job.id,
+                        where,
+                        shape.value,
+                        exc.status,
+                        exc.code,
+                    )
+                    if exc.status in (400, 413):
+                        resized = _resized_note(exc, shape)
+                        continue
+                    if exc.status in (401, 403, 404):
+                        moved = _moved_note(job, where)
+                        break
+                    raise
+                await self._after_delivery(job, message, where)
+                return message.id
+        raise Undeliverable("; ".join(refusals))
+
+    async def _post_in_channel(self, job: Job, messages: list[Outgoing], shape: Shape) -> Posted:
         channel = await self._channel(job)
-        content, embed = result_message(
-            job,
-            elapsed=self._clock() - job.created_at,
-            links=[m.url for m in links],
-            link_ttl=link_ttl,
-            too_large=oversized,
+        return await self._post_all(job, messages, shape, channel.send, nonce_of="c")
+
+    async def _post_as_followup(self, job: Job, messages: list[Outgoing], shape: Shape) -> Posted:
+        webhook = discord.Webhook.partial(
+            job.application_id,  # type: ignore[arg-type]
+            job.interaction_token,  # type: ignore[arg-type]
+            client=self.bot,  # type: ignore[arg-type]
         )
-        thumbnail = next((m.thumbnail_url for m in links if m.thumbnail_url), None)
-        if thumbnail:
-            embed.set_image(url=thumbnail)
-        elif (
-            files
-            and not links
-            and files[0].filename.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif"))
-        ):
-            embed.set_image(url=f"attachment://{files[0].filename}")
-        message = await channel.send(
-            content=content,
-            embed=embed,
-            files=[discord.File(io.BytesIO(f.data), filename=f.filename) for f in files],
-            allowed_mentions=mention_only(job.user_id),
-            view=self._result_view(job),
-        )
-        done = dataclasses.replace(job, state=JobState.COMPLETED)  # settled right after this
-        await self._edit_ack(job, job_card(done, result_url=message.jump_url))
-        self._shown.pop(job.id, None)
-        db = getattr(self.bot, "db", None)
-        if db is not None:
-            await audit.record(
-                self.bot,
-                db,
-                job.guild_id,
-                f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
-                f"({job.cost} credits reserved) → {message.jump_url}",
+
+        async def send(**kwargs):
+            kwargs.pop("nonce", None)  # webhooks take no nonce
+            return await webhook.send(wait=True, **kwargs)
+
+        return await self._post_all(job, messages, shape, send, nonce_of=None)
+
+    async def _post_in_dm(self, job: Job, messages: list[Outgoing], shape: Shape) -> Posted:
+        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+        for message in messages:
+            message.buttons = False  # the buttons start jobs in a server, not in a DM
+        return await self._post_all(job, messages, shape, user.send, nonce_of="d")
+
+    async def _post_all(
+        self, job: Job, messages: list[Outgoing], shape: Shape, send, *, nonce_of: str | None
+    ) -> Posted:
+        """Post the main message (errors propagate), then the follow-ups (best effort: the
+        result is out, a lost extra link is logged)."""
+        first: Posted | None = None
+        for part, outgoing in enumerate(messages):
+            kwargs = dict(
+                content=outgoing.content or None,
+                embeds=outgoing.embeds,
+                files=[
+                    discord.File(io.BytesIO(f.data), filename=f.filename) for f in outgoing.files
+                ],
+                allowed_mentions=mention_only(job.user_id),
             )
-        return message.id
+            if nonce_of is not None:
+                # Discord drops a repeat with the same nonce, so a retried post is posted once.
+                kwargs["nonce"] = f"{job.id}{nonce_of}{list(Shape).index(shape)}{part}"
+            view = self._result_view(job) if outgoing.buttons else None
+            if view is not None:
+                kwargs["view"] = view
+            try:
+                message = await send(**kwargs)
+            except Exception:
+                if first is None:
+                    raise
+                log.warning(
+                    "job=%s follow-up %d of the result not posted", job.id, part, exc_info=True
+                )
+                continue
+            if first is None:
+                first = message
+        assert first is not None
+        return first
+
+    async def _after_delivery(self, job: Job, message: Posted, where: str) -> None:
+        """Cosmetic steps after the result is out: they never fail the delivery."""
+        jump = message.jump_url
+        try:
+            done = dataclasses.replace(job, state=JobState.COMPLETED)  # settled right after this
+            await self._edit_ack(job, job_card(done, result_url=jump if where != "dm" else None))
+            self._shown.pop(job.id, None)
+            db = getattr(self.bot, "db", None)
+            if db is not None:
+                await audit.record(
+                    self.bot,
+                    db,
+                    job.guild_id,
+                    f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
+                    f"({job.cost} credits reserved) → {jump or where}",
+                )
+        except Exception:
+            log.warning("job=%s after-delivery step failed", job.id, exc_info=True)
 
     def _result_view(self, job: Job) -> discord.ui.View | None:
         factory = getattr(self.bot, "result_view", None)
@@ -150,3 +238,19 @@ class DiscordNotifier:
             embed=job_card(job),
             allowed_mentions=mention_only(job.user_id),
         )
+
+
+def _resized_note(exc: discord.HTTPException, shape: Shape) -> str:
+    """Why the result is smaller than usual, in the member's words."""
+    if exc.status == 413:
+        return "(Discord would not take the file upload here, so your result is linked instead.)"
+    if shape is Shape.FULL:
+        return "(Discord refused the full result message, so your result is linked instead.)"
+    return "(Discord refused the result's embed, so it is sent as plain text.)"
+
+
+def _moved_note(job: Job, where: str) -> str:
+    """Why the result is not where the member asked for it."""
+    if where == "channel":
+        return f"(I could not post in <#{job.channel_id}>, so your result is here.)"
+    return f"(I could not post in <#{job.channel_id}> or answer there, so your result is here.)"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+import discord
+
 # --- application commands ----------------------------------------------------------------
 COMMAND_NAME_PATTERN = re.compile(r"^[-_\w]{1,32}$")  #: lowercase letters, digits, - and _
 COMMAND_NAME_MAX = 32  #: command, subcommand and option names
@@ -69,3 +71,75 @@ def is_web_url(url: str | None, *, limit: int = EMBED_URL_MAX) -> bool:
     if not url or len(url) > limit or any(c.isspace() for c in url):
         return False
     return re.match(r"^https?://[^/\s?#]+", url, re.IGNORECASE) is not None
+
+
+def chunk_lines(lines: list[str], limit: int) -> list[str]:
+    """Join ``lines`` with newlines into as few texts of at most ``limit`` characters as
+    possible; a line longer than ``limit`` is clipped on its own."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = clip(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def embed_text_length(embed: discord.Embed) -> int:
+    """Characters that count toward EMBEDS_TOTAL_MAX."""
+    total = len(embed.title or "") + len(embed.description or "")
+    total += len(embed.footer.text or "") + len(embed.author.name or "")
+    return total + sum(len(f.name or "") + len(f.value or "") for f in embed.fields)
+
+
+def fit_embed(embed: discord.Embed, budget: int = EMBEDS_TOTAL_MAX) -> discord.Embed:
+    """Clip every part of ``embed`` to its limit and the whole to ``budget`` characters:
+    past the budget the description shrinks first, then trailing fields go. Links Discord
+    would refuse (not absolute http(s)) are dropped. Returns the same embed."""
+    if embed.title:
+        embed.title = clip(embed.title, EMBED_TITLE_MAX)
+    if embed.description:
+        embed.description = clip(embed.description, EMBED_DESCRIPTION_MAX)
+    if embed.footer.text:
+        embed.set_footer(text=clip(embed.footer.text, EMBED_FOOTER_MAX))
+    if embed.author.name:
+        embed.set_author(name=clip(embed.author.name, EMBED_AUTHOR_MAX), url=embed.author.url)
+    if embed.url and not is_web_url(embed.url):
+        embed.url = None
+    for getter, setter in (
+        (lambda: embed.image.url, embed.set_image),
+        (lambda: embed.thumbnail.url, embed.set_thumbnail),
+    ):
+        url = getter()
+        if url and not (is_web_url(url) or _is_attachment_url(url)):
+            setter(url=None)
+    fields = [
+        (
+            clip(f.name or "\u200b", EMBED_FIELD_NAME_MAX) or "\u200b",
+            clip(f.value or "\u200b", EMBED_FIELD_VALUE_MAX) or "\u200b",
+            bool(f.inline),
+        )
+        for f in embed.fields[:EMBED_FIELDS_MAX]
+    ]
+    embed.clear_fields()
+    for name, value, inline in fields:
+        embed.add_field(name=name, value=value, inline=inline)
+    excess = embed_text_length(embed) - budget
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, max(0, len(embed.description) - excess))
+        excess = embed_text_length(embed) - budget
+    while excess > 0 and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+        excess = embed_text_length(embed) - budget
+    if excess > 0 and embed.footer.text:
+        embed.set_footer(text=clip(embed.footer.text, max(0, len(embed.footer.text) - excess)))
+    return embed
+
+
+def _is_attachment_url(url: str) -> bool:
+    return url.startswith("attachment://") and len(url) > len("attachment://")

@@ -3,11 +3,10 @@ wording lives in one place and tests can read it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import discord
 
 from db.jobs import Job, JobState
+from presentation.discord_limits import fit_embed
 from quota.service import Balance
 
 COLOUR_WORKING = discord.Colour.gold()
@@ -41,7 +40,7 @@ def duration_text(seconds: float) -> str:
     return f"{minutes}m {sec:02d}s"
 
 
-def _what(job: Job) -> tuple[str, str]:
+def what_was_made(job: Job) -> tuple[str, str]:
     """("image" / "images" / "video", "is" / "are") for sentences about the result."""
     if job.kind == "video":
         return "video", "is"
@@ -69,7 +68,7 @@ def job_card(
     job: Job, queue_position: int | None = None, *, result_url: str | None = None
 ) -> discord.Embed:
     """The acknowledgement shown while a job runs (edited as it progresses)."""
-    what, verb = _what(job)
+    what, verb = what_was_made(job)
     if job.state is JobState.FAILED:
         embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
         embed.description = (
@@ -91,38 +90,7 @@ def job_card(
         )
     embed.add_field(name="Prompt", value=preview(job.request.prompt, 200) or "—", inline=False)
     embed.set_footer(text=f"job {job.id}")
-    return embed
-
-
-def result_message(
-    job: Job,
-    *,
-    elapsed: float,
-    links: list[str],
-    link_ttl: timedelta | None,
-    too_large: bool,
-) -> tuple[str, discord.Embed]:
-    """Content and embed of the channel message that delivers a result."""
-    what, verb = _what(job)
-    content = f"<@{job.user_id}> your {what} {verb} ready!"
-    embed = discord.Embed(description=preview(job.request.prompt), colour=COLOUR_DONE)
-    embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
-    cost = job.charged if job.charged is not None else job.cost
-    embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
-    embed.add_field(name="Time", value=duration_text(elapsed), inline=True)
-    if links:
-        why = "too large to upload in this server" if too_large else "could not be downloaded"
-        lasting = (
-            f" The link stays valid for {plural(link_ttl.days, 'day')}."
-            if link_ttl and link_ttl.days
-            else (" The link may expire." if link_ttl else "")
-        )
-        lines = "\n".join(f"<{url}>" for url in links)
-        embed.add_field(
-            name="Download", value=f"The file was {why}.{lasting}\n{lines}", inline=False
-        )
-    embed.set_footer(text=f"job {job.id}")
-    return content, embed
+    return fit_embed(embed)
 
 
 def balance_embed(member: discord.abc.User, balance: Balance, *, own: bool) -> discord.Embed:
@@ -139,7 +107,7 @@ def balance_embed(member: discord.abc.User, balance: Balance, *, own: bool) -> d
     else:
         embed.add_field(name="Resets", value="never (no quota period)", inline=True)
     embed.add_field(name="Running jobs", value=str(balance.running_jobs), inline=True)
-    return embed
+    return fit_embed(embed)
 
 
 def running_jobs_text(jobs: list[Job]) -> str:

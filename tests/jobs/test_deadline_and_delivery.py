@@ -124,6 +124,5 @@ async def test_a_result_that_can_never_be_posted_is_refunded(harness, nanobanana
 
     await harness.assert_refunded(job)
     assert harness.notifier.failed_with(job.id) == [
-        "The result could not be posted in the channel (missing permissions or the "
-        "channel is gone)."
+        "Discord kept failing when the bot posted the result, so it could not be shown."
     ]
