@@ -21,7 +21,9 @@ from jobs.callbacks import CallbackServer
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
 from jobs.timebase import Timebase
+from presentation import command_limits
 from presentation.delivery import DiscordNotifier
+from presentation.discord_limits import CONTENT_MAX, clip
 from presentation.launch import PriceHints
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
@@ -32,6 +34,10 @@ log = logging.getLogger("bananabot")
 
 EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits", "cogs.quota")
 MODEL_REFRESH_TIMEOUT = 10.0
+
+
+class StartupError(Exception):
+    """Something the bot cannot start without; its message is the one line the operator sees."""
 
 
 class RedactingFilter(logging.Filter):
@@ -180,14 +186,27 @@ class BananaBot(commands.Bot):
                     )
 
     async def _sync_commands(self) -> None:
-        if self.settings.dev_guild_id:
-            guild = discord.Object(self.settings.dev_guild_id)
+        """Check the command tree against Discord's limits, then sync it. Either refusal
+        stops the bot with one line: without its commands the bot is of no use."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
             self.tree.copy_global_to(guild=guild)
+        payloads = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        found = command_limits.problems(payloads)
+        if found:
+            raise StartupError(f"a command breaks Discord's limits: {'; '.join(found)}")
+        try:
             synced = await self.tree.sync(guild=guild)
-            log.info("commands synced to guild=%s count=%d", guild.id, len(synced))
-        else:
-            synced = await self.tree.sync()
-            log.info("commands synced globally count=%d", len(synced))
+        except discord.HTTPException as exc:
+            if exc.status != 400:
+                raise
+            raise StartupError(
+                "Discord refused the commands: "
+                + command_limits.describe_refusal(exc.text, payloads)
+            ) from None
+        log.info(
+            "commands synced to %s count=%d", f"guild={guild.id}" if guild else "all", len(synced)
+        )
 
     async def on_ready(self) -> None:
         log.info(
@@ -214,6 +233,7 @@ class BananaBot(commands.Bot):
             command = interaction.command.name if interaction.command else "button"
             log.error("interaction /%s failed", command, exc_info=cause)
             message = "Something went wrong on the bot's side. Sorry! Nothing was charged."
+        message = clip(message, CONTENT_MAX)  # refusals may echo what the member typed
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(message, ephemeral=True)
@@ -294,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(settings))
     except discord.LoginFailure:
         log.error("Discord rejected DISCORD_TOKEN; check the token in the developer portal")
+        return 2
+    except StartupError as exc:
+        log.error("cannot start: %s", exc)
         return 2
     except KeyboardInterrupt:
         pass

@@ -9,9 +9,8 @@ import discord
 from discord import app_commands
 
 from jobs.validation import InputImage
+from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
 from providers.base import Kind, ModelSpec
-
-MAX_CHOICES = 25  # Discord's limit per autocomplete answer
 
 Autocomplete = Callable[
     [discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
@@ -67,8 +66,12 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
                 label += f" — {cost} credit{'s' if cost != 1 else ''}"
             if spec.note:
                 label += f" ({spec.note})"
-            choices.append(app_commands.Choice(name=label[:100], value=spec.qualified_id))
-            if len(choices) >= MAX_CHOICES:
+            if len(spec.qualified_id) > CHOICE_VALUE_MAX:
+                continue  # Discord would drop the whole answer; the id can still be typed
+            choices.append(
+                app_commands.Choice(name=clip(label, CHOICE_NAME_MAX), value=spec.qualified_id)
+            )
+            if len(choices) >= CHOICES_MAX:
                 break
         return choices
 
@@ -85,9 +88,13 @@ def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Aut
         needle = str(current).strip().lower()
         values = list(getattr(spec, field))
         return [
-            app_commands.Choice(name=f"{value}s" if isinstance(value, int) else value, value=value)
+            app_commands.Choice(
+                name=clip(f"{value}s" if isinstance(value, int) else value, CHOICE_NAME_MAX),
+                value=value,
+            )
             for value in values
             if needle in str(value).lower()
-        ][:MAX_CHOICES]
+            and not (isinstance(value, str) and len(value) > CHOICE_VALUE_MAX)
+        ][:CHOICES_MAX]
 
     return complete

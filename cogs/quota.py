@@ -13,6 +13,7 @@ from discord.ext import commands
 from db import guilds
 from jobs.errors import InvalidRequest, NotAllowed
 from presentation import audit
+from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import balance_embed, plural
 from presentation.permissions import is_moderator
 
@@ -47,7 +48,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
     async def _done(self, interaction: discord.Interaction, text: str) -> None:
         """Answer the moderator ephemerally and record the action in the log channel."""
         await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            clip(text, CONTENT_MAX), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         await audit.record(
             self.bot, self.bot.db, interaction.guild_id or 0, f"🛡️ <@{interaction.user.id}>: {text}"
@@ -174,7 +175,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
             title=f"{user.display_name}'s credit history", description="\n".join(lines)
         )
         embed.set_footer(text=f"page {page}" + (f" · more on page {page + 1}" if more else ""))
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     @app_commands.command(name="modrole", description="Set the role whose holders may use /quota")
     @app_commands.describe(role="The moderator role")

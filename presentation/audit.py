@@ -9,6 +9,7 @@ import discord
 
 from db import guilds
 from db.database import Database
+from presentation.discord_limits import CONTENT_MAX, clip
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,6 @@ async def record(bot: discord.Client, db: Database, guild_id: int, text: str) ->
         channel = bot.get_channel(settings.log_channel_id) or await bot.fetch_channel(
             settings.log_channel_id
         )
-        await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())  # type: ignore[union-attr]
+        await channel.send(clip(text, CONTENT_MAX), allowed_mentions=discord.AllowedMentions.none())  # type: ignore[union-attr]
     except discord.HTTPException as exc:
         log.warning("log channel post failed guild=%s status=%s", guild_id, exc.status)
