@@ -63,7 +63,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
+from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
 
 MODEL_ID = "nano-banana-2"
 CREATE_PATH = "/v1/images/generations"
@@ -287,7 +287,9 @@ class AIVideoAPIProvider(Provider):
 
     async def status(self, task_id: str, request: GenerationRequest) -> TaskStatus:
         path = TASK_PATH.format(task_id=quote(task_id, safe=""))
-        return self._task_status(self._unwrap(await self._call("GET", path)))
+        return self._task_status(
+            self._unwrap(await self._call("GET", path, purpose=Purpose.STATUS))
+        )
 
     def parse_callback(self, payload: dict[str, Any]) -> tuple[str, TaskStatus]:
         """Read a callback body ("The format matches the query task response").
@@ -302,7 +304,7 @@ class AIVideoAPIProvider(Provider):
         return str(task_id), self._task_status(task)
 
     async def balance(self) -> float | None:
-        body = await self._call("GET", CREDITS_PATH)
+        body = await self._call("GET", CREDITS_PATH, purpose=Purpose.LOOKUP)
         inner = _inner(body)
         candidates = (inner.get("credits"), body.get("credits"), body.get("balance"))
         return _first_number(*candidates, inner.get("balance"))
@@ -315,9 +317,11 @@ class AIVideoAPIProvider(Provider):
 
     # -- request and response shapes -------------------------------------------------------
 
-    async def _call(self, method: str, path: str, *, json: Any = None) -> dict[str, Any]:
+    async def _call(
+        self, method: str, path: str, *, json: Any = None, purpose: Purpose = Purpose.SUBMIT
+    ) -> dict[str, Any]:
         """One request; its JSON object, or the mapped exception when it is a refusal."""
-        response = await self._http.request(method, path, json=json)
+        response = await self._http.request(method, path, json=json, purpose=purpose)
         body = json_body(response)
         if _is_refusal(response, body):
             raise error_from_response(response, secret=self.config.api_key)

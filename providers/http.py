@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import enum
 import json
 import time
 from collections import deque
@@ -24,6 +25,10 @@ WRITE_TIMEOUT = 30.0
 POOL_TIMEOUT = 30.0
 MEDIA_READ_TIMEOUT = 120.0
 MAX_RETRY_AFTER = 15 * 60.0  # never trust a Retry-After longer than this
+STATUS_DEADLINE = 15.0  # a status read needs no more; a hung one is abandoned and read again
+LOOKUP_DEADLINE = 10.0  # prices, balances and model lists are answered from caches meanwhile
+LOOKUP_SHARE = 0.5  # lookups may fill at most this share of an account's request window
+LOOKUP_WAIT = 0.05  # how often a lookup held back by job requests looks again
 USER_AGENT = "bananabot/0.1 (+discord bot)"
 
 
@@ -78,9 +83,18 @@ def json_body(response: httpx.Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"data": data}
 
 
+class Purpose(enum.Enum):
+    """Why a request is made: it decides its place in line and how long it may take."""
+
+    SUBMIT = "submit"  # starts a paid task: first in line, the full timeouts
+    STATUS = "status"  # reads a task: first in line, STATUS_DEADLINE
+    LOOKUP = "lookup"  # prices, balances, model lists: behind job requests, LOOKUP_DEADLINE
+
+
 class RequestPacer:
     """Sliding-window limit on requests per period, shared by every request of an account.
-    Waiting here is cheaper than a 429."""
+    Waiting here is cheaper than a 429. Submits and status reads come first: a lookup waits
+    while any of them waits, and may use only LOOKUP_SHARE of the window."""
 
     def __init__(
         self,
@@ -95,18 +109,28 @@ class RequestPacer:
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque()
-        self._lock = asyncio.Lock()
+        self._jobs_waiting = 0
 
-    async def acquire(self) -> None:
-        async with self._lock:
+    async def acquire(self, *, lookup: bool = False) -> None:
+        cap = max(1, int(self.limit * LOOKUP_SHARE)) if lookup else self.limit
+        if not lookup:
+            self._jobs_waiting += 1
+        try:
             while True:
                 now = self._clock()
                 while self._sent and now - self._sent[0] >= self.period:
                     self._sent.popleft()
-                if len(self._sent) < self.limit:
+                held_back = lookup and self._jobs_waiting > 0
+                if len(self._sent) < cap and not held_back:
                     self._sent.append(now)
                     return
-                await self._sleep(self.period - (now - self._sent[0]))
+                if len(self._sent) >= cap:
+                    await self._sleep(self.period - (now - self._sent[-cap]))
+                else:
+                    await self._sleep(LOOKUP_WAIT)
+        finally:
+            if not lookup:
+                self._jobs_waiting -= 1
 
 
 class ProviderHTTP:
@@ -140,14 +164,21 @@ class ProviderHTTP:
         json: Any = None,
         params: dict[str, Any] | None = None,
         auth: bool = True,
+        purpose: Purpose = Purpose.SUBMIT,
     ) -> httpx.Response:
         if self.pacer is not None:
-            await self.pacer.acquire()
+            await self.pacer.acquire(lookup=purpose is Purpose.LOOKUP)
         headers = self._auth_headers if auth else None
+        deadline = {Purpose.STATUS: STATUS_DEADLINE, Purpose.LOOKUP: LOOKUP_DEADLINE}.get(purpose)
         try:
-            return await self.client.request(
-                method, path, json=json, params=params, headers=headers
-            )
+            async with asyncio.timeout(deadline):
+                return await self.client.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+        except TimeoutError:
+            raise OutcomeUnknown(
+                f"no answer within {deadline:g}s", provider=self.provider_id
+            ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise RequestNotSent(
                 f"could not connect ({type(exc).__name__})", provider=self.provider_id

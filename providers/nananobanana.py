@@ -55,7 +55,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
+from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
 
 GENERATE_PATH = "/api/v1/generate"
 MODELS_PATH = "/api/v1/models"
@@ -237,7 +237,7 @@ class NanaNoBananaProvider(Provider):
     async def refresh_models(self) -> None:
         """Replace the table with the live /models list (no auth). On any failure, or a list
         with nothing usable in it, the current table stays and the error is raised."""
-        response = await self._http.request("GET", MODELS_PATH, auth=False)
+        response = await self._http.request("GET", MODELS_PATH, auth=False, purpose=Purpose.LOOKUP)
         self._raise_for(response)
         entries = json_body(response).get("data")
         specs, costs = _catalogue(entries if isinstance(entries, list) else ())
@@ -288,7 +288,9 @@ class NanaNoBananaProvider(Provider):
         return Submission(task_id=task_id, cost=status.cost, status=status if done else None)
 
     async def status(self, task_id: str, request: GenerationRequest) -> TaskStatus:
-        response = await self._http.request("GET", GENERATE_PATH, params={"id": task_id})
+        response = await self._http.request(
+            "GET", GENERATE_PATH, params={"id": task_id}, purpose=Purpose.STATUS
+        )
         self._raise_for(response)
         status = _parse_record(_record_of(json_body(response)))
         if status.state is TaskState.SUCCEEDED and not status.media:
@@ -300,7 +302,7 @@ class NanaNoBananaProvider(Provider):
         return status
 
     async def balance(self) -> float | None:
-        response = await self._http.request("GET", CREDITS_PATH)
+        response = await self._http.request("GET", CREDITS_PATH, purpose=Purpose.LOOKUP)
         self._raise_for(response)
         credits = _number(_dig(json_body(response), ("data", "credits")))
         if credits is None:

@@ -62,7 +62,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
+from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
 
 IMAGE_GENERATE_PATH = "/api/v1/images/generate"
 IMAGE_STATUS_PATH = "/api/v1/images/status"
@@ -304,7 +304,7 @@ class NanoBananaProvider(Provider):
     async def refresh_models(self) -> None:
         """Keep the documented models the account lists, per kind. A kind the answer leaves
         out keeps its table; a failed call raises and leaves everything as it was."""
-        data = await self._call("GET", MODELS_PATH)
+        data = await self._call("GET", MODELS_PATH, purpose=Purpose.LOOKUP)
         listed: dict[Kind, set[str]] = {}
         for kind, key in ((Kind.IMAGE, "image_models"), (Kind.VIDEO, "video_models")):
             if isinstance(data.get(key), list):
@@ -321,7 +321,7 @@ class NanoBananaProvider(Provider):
         fields = ("model_id", "duration", "resolution", "aspect_ratio", "generate_audio")
         preview = {"type": "video", "model": spec.id} | {k: body[k] for k in fields if k in body}
         try:
-            data = await self._call("POST", COST_PATH, json=preview)
+            data = await self._call("POST", COST_PATH, json=preview, purpose=Purpose.LOOKUP)
             cost = _number(data.get("credits_needed", data.get("credits", data.get("cost"))))
             if cost is None:
                 raise UpstreamError("calculate-cost gave no credits_needed", provider=self.id)
@@ -351,7 +351,7 @@ class NanoBananaProvider(Provider):
 
     async def status(self, task_id: str, request: GenerationRequest) -> TaskStatus:
         path = IMAGE_STATUS_PATH if request.kind is Kind.IMAGE else VIDEO_STATUS_PATH
-        data = await self._call("GET", path, params={"task_id": task_id})
+        data = await self._call("GET", path, params={"task_id": task_id}, purpose=Purpose.STATUS)
         state = normalise_state(data.get("status"))
         progress = _progress(data.get("progress"))
         cost = _number(data.get("credits_used"))
@@ -378,7 +378,7 @@ class NanoBananaProvider(Provider):
         return TaskStatus(TaskState.SUCCEEDED, progress, media=media, cost=cost)
 
     async def balance(self) -> float | None:
-        data = await self._call("GET", CREDITS_PATH)
+        data = await self._call("GET", CREDITS_PATH, purpose=Purpose.LOOKUP)
         credits = _number(data.get("credits"))
         if credits is None:
             raise UpstreamError("account/credits gave no credits", provider=self.id)

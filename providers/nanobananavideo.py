@@ -39,7 +39,7 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, json_body, parse_retry_after, redact
+from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
 
 TEXT_TO_VIDEO = "/api/v1/text-to-video.php"
 IMAGE_TO_VIDEO = "/api/v1/image-to-video.php"
@@ -204,7 +204,9 @@ class NanoBananaVideoProvider(Provider):
         return Submission(task_id=str(video_id), cost=cost, status=done if finished else None)
 
     async def status(self, task_id: str, request: GenerationRequest) -> TaskStatus:
-        response = await self._http.request("GET", VIDEO_STATUS, params={"video_id": task_id})
+        response = await self._http.request(
+            "GET", VIDEO_STATUS, params={"video_id": task_id}, purpose=Purpose.STATUS
+        )
         data = self._checked(response)
         return self._read_status(data, _number(_pick(data, "credits_used")))
 
