@@ -84,7 +84,7 @@ async def test_a_hung_status_read_is_abandoned_at_its_deadline(hanging_server, m
     client = ProviderHTTP("p", hanging_server, {"Authorization": "Bearer k"})
     try:
         started = time.monotonic()
-        with pytest.raises(OutcomeUnknown, match="no answer within 0.3s"):
+        with pytest.raises(OutcomeUnknown, match=r"no answer within 0\.3s"):
             await client.request("GET", "/status", purpose=Purpose.STATUS)
         assert time.monotonic() - started < 5  # not the 60 s read timeout of a submit
     finally:
