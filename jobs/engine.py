@@ -56,7 +56,8 @@ class EnginePolicy:
     status_errors_allowed: int = 10  # consecutive failed status reads before giving up
     progress_interval: float = 5.0  # at most one acknowledgement edit per this many seconds
     deliver_attempts: int = 3
-    stop_grace: float = 10.0  # real seconds a submit or a post in flight gets when stopping
+    stop_grace: float = 5.0  # real seconds a submit or a post in flight gets when stopping,
+    # well inside Docker's default 10 s stop timeout
     queue_wait_max: float = 30 * 60.0  # longest a job may wait for its provider's turn
     image_deadline: float = 10 * 60.0  # from submit to a finished task
     video_deadline: float = 30 * 60.0
@@ -171,7 +172,7 @@ class JobEngine:
         orphaned and the job refunded) and a result being posted (else it could be posted
         twice after the restart).
         """
-        self._accepting = False
+        self.begin_stop()
         loop = asyncio.get_running_loop()
         until = loop.time() + self.policy.stop_grace
         while self._answers_in_flight() and loop.time() < until:  # noqa: ASYNC110 - see above
@@ -181,6 +182,16 @@ class JobEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+
+    async def _hold_if_stopping(self) -> None:
+        """No new submit starts once stopping: the job stays queued in the database and is
+        cancelled here with the others, to be submitted after the restart."""
+        if not self._accepting:
+            await asyncio.get_running_loop().create_future()  # until stop() cancels it
+
+    def begin_stop(self) -> None:
+        """Take no new job and start no new submit from now on (stop() then waits)."""
+        self._accepting = False
 
     def _answers_in_flight(self) -> bool:
         critical = (JobState.SUBMITTING, JobState.DELIVERING)
@@ -278,6 +289,7 @@ class JobEngine:
         except BaseException:
             acquire.cancel()
             raise
+        await self._hold_if_stopping()
 
         deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
         failed_attempts = 0  # transient errors: bounded by policy.submit_attempts
@@ -325,6 +337,7 @@ class JobEngine:
                     exc,
                 )
                 await self.time.sleep(delay)
+                await self._hold_if_stopping()
                 continue
             now = self.time.now()
             if claimed is not None:
@@ -360,24 +373,27 @@ class JobEngine:
             gate.observe_window(*live)
 
     async def _follow(self, job: Job, provider: Provider) -> None:
+        """Poll until the task ends. At the deadline one last status read decides: a task
+        that finished meanwhile (also while the bot was down) is still delivered."""
         spec = provider.model(job.model)
         typical = spec.typical_seconds if spec else 30.0
         resumed = job.progress is not None or self.time.now() - (job.submitted_at or 0) > typical
+        overdue_on_resume = self.time.now() >= job.deadline_at
         errors = 0
         for delay in poll_delays(typical, self.policy, resumed=resumed):
             remaining = job.deadline_at - self.time.now()
-            if remaining <= 0:
-                await self._fail(job, failures.deadline(job, self.policy), "deadline passed")
-                return
-            await self._nap(job.id, min(delay, remaining))
-            if self.time.now() >= job.deadline_at:
-                await self._fail(job, failures.deadline(job, self.policy), "deadline passed")
-                return
+            if remaining > 0:
+                await self._nap(job.id, min(delay, remaining))
+            final = self.time.now() >= job.deadline_at
             try:
                 status = await provider.status(job.task_id or "", job.request)
             except ProviderError as exc:
                 errors += 1
                 retry = isinstance(exc, UpstreamError | RateLimited | OutcomeUnknown)
+                if final and retry:
+                    failure = failures.deadline(job, self.policy, offline=overdue_on_resume)
+                    await self._fail(job, failure, f"deadline passed; last read: {exc}")
+                    return
                 if not retry or errors > self.policy.status_errors_allowed:
                     await self._fail(job, failures.for_error(exc, job), f"status: {exc}")
                     return
@@ -388,6 +404,10 @@ class JobEngine:
             errors = 0
             if status.state.finished:
                 await self._finish_task(job, status)
+                return
+            if final:
+                failure = failures.deadline(job, self.policy, offline=overdue_on_resume)
+                await self._fail(job, failure, "deadline passed")
                 return
             if status.progress is not None and status.progress != job.progress:
                 await self.jobs.update(job, progress=status.progress)

@@ -61,14 +61,21 @@ def task_failed(job: Job, status: TaskStatus) -> str:
     return "The generation failed at the provider" + (f": {detail}" if detail else ".")
 
 
-def deadline(job: Job, policy: EnginePolicy) -> str:
+def deadline(job: Job, policy: EnginePolicy, *, offline: bool = False) -> str:
+    """Nothing is cancelled at the provider (no API offers it): the bot stops waiting."""
     limit = policy.video_deadline if job.kind == "video" else policy.image_deadline
     if limit < 90:
         span = f"{round(limit)} second{'s' if round(limit) != 1 else ''}"
     else:
         minutes = round(limit / 60)
         span = f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"The generation did not finish within {span}, so it was cancelled."
+    if offline:
+        return (
+            f"The bot was offline when this generation's {span} ran out, and "
+            f"{job.provider} had not finished it when the bot checked again, so the bot "
+            "stopped waiting for it."
+        )
+    return f"The generation did not finish within {span}, so the bot stopped waiting for it."
 
 
 def queue_too_long(job: Job) -> str:

@@ -86,12 +86,16 @@ class RecordingNotifier:
     failures: list[tuple[str, str | None]] = field(default_factory=list)  # (job id, sentence)
     deliver_errors: int = 0  # the next this many deliveries fail (Discord 5xx, permissions)
     oversized: list[bool] = field(default_factory=list)  # per delivery attempt
+    #: Called when delivery begins (the provider's slot was just given back).
+    on_delivery_start: Callable[[Job], None] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(900_000))
 
     async def progress(self, job: Job, queue_position: int | None) -> None:
         self.progress_calls.append((job.id, job.state, job.progress, queue_position))
 
     async def upload_limit(self, job: Job) -> int:
+        if self.on_delivery_start is not None:
+            self.on_delivery_start(job)
         return self.limit
 
     async def deliver(

@@ -33,7 +33,7 @@ async def test_an_image_that_never_finishes_is_cancelled_at_the_deadline(harness
 
     await harness.assert_refunded(job)
     assert harness.notifier.failed_with(job.id) == [
-        "The generation did not finish within 2 minutes, so it was cancelled."
+        "The generation did not finish within 2 minutes, so the bot stopped waiting for it."
     ]
     stored = await harness.job(job.id)
     assert 120 <= stored.finished_at - stored.submitted_at < 135
@@ -53,7 +53,7 @@ async def test_a_video_gets_the_longer_video_deadline(harness, nanobananavideo_e
 
     await harness.assert_refunded(job)
     assert harness.notifier.failed_with(job.id) == [
-        "The generation did not finish within 4 minutes, so it was cancelled."
+        "The generation did not finish within 4 minutes, so the bot stopped waiting for it."
     ]
     stored = await harness.job(job.id)
     assert 240 <= stored.finished_at - stored.submitted_at < 260

@@ -10,13 +10,16 @@ import asyncio
 import httpx
 import pytest
 
+from db.database import Database
 from db.jobs import JobState, JobStore
+from jobs.engine import EnginePolicy
 from providers.base import Media
 from tests.jobs.conftest import (
     ALLOWANCE,
     RUN_TIMEOUT,
     USER,
     assert_completed,
+    gets,
     image,
     nananobanana_factory,
     nanobanana_factory,
@@ -207,3 +210,83 @@ async def test_stopping_during_a_submit_waits_for_its_answer(harness, image_prov
     await harness.run()
     await assert_completed(harness, job, charged=1)
     assert image_provider.submits == 1
+
+
+@pytest.mark.parametrize("timebase", [400], indirect=True)
+async def test_a_task_that_finished_during_downtime_past_the_deadline_is_still_delivered(
+    harness, nanobanana_emu
+):
+    """The deadline passed while the bot was down; one last status read finds the result."""
+    harness.policy = EnginePolicy(image_deadline=120)
+    nanobanana_emu.task_seconds = 150  # finishes after the deadline, during the downtime
+    harness.add_provider(nanobanana_factory(nanobanana_emu))
+    job = await harness.submit("nanobanana", image("nano-banana"))
+    await harness.wait_for_state(job.id, JobState.RUNNING)
+    await harness.shutdown()
+    await asyncio.sleep(200 / harness.time.factor)  # down past the deadline and the task's end
+
+    reads_before = gets(nanobanana_emu, "/api/v1/images/status")
+    await harness.restart()
+    await harness.run()
+
+    await assert_completed(harness, job, charged=1)
+    assert gets(nanobanana_emu, "/api/v1/images/status") == reads_before + 1
+    assert len(nanobanana_emu.tasks) == 1
+
+
+@pytest.mark.parametrize("timebase", [400], indirect=True)
+async def test_a_job_past_its_deadline_after_downtime_gets_one_last_read_and_true_words(
+    harness, nanobanana_emu
+):
+    harness.policy = EnginePolicy(image_deadline=120)
+    nanobanana_emu.task_seconds = 10**6
+    harness.add_provider(nanobanana_factory(nanobanana_emu))
+    job = await harness.submit("nanobanana", image("nano-banana"))
+    await harness.wait_for_state(job.id, JobState.RUNNING)
+    await harness.shutdown()
+    await asyncio.sleep(200 / harness.time.factor)
+
+    reads_before = gets(nanobanana_emu, "/api/v1/images/status")
+    await harness.restart()
+    await harness.run()
+
+    await harness.assert_refunded(job)
+    assert gets(nanobanana_emu, "/api/v1/images/status") == reads_before + 1
+    assert harness.notifier.failed_with(job.id) == [
+        "The bot was offline when this generation's 2 minutes ran out, and nanobanana had "
+        "not finished it when the bot checked again, so the bot stopped waiting for it."
+    ]
+
+
+async def test_no_new_submit_starts_once_stopping_and_the_queued_job_runs_after_restart(
+    harness, nananobanana_emu
+):
+    """nananobanana runs one task at a time: the second job gets the slot just as the bot
+    is told to stop, and must stay queued rather than start a submit the stop cuts off."""
+    harness.add_provider(nananobanana_factory(nananobanana_emu))
+    first = await harness.submit("nananobanana", image("nano-banana", prompt="first"))
+    second = await harness.submit("nananobanana", image("nano-banana", prompt="second"))
+    harness.notifier.on_delivery_start = lambda job: harness.engine.begin_stop()
+
+    await harness.wait_for_state(first.id, JobState.DELIVERING)
+    await harness.shutdown()  # stop(): the first job's post in flight is let finish
+
+    assert len(posts(nananobanana_emu, "/api/v1/generate")) == 1
+    assert await harness_job_state(harness, second.id) is JobState.QUEUED
+    harness.notifier.on_delivery_start = None
+    assert await harness.restart() == 1
+    await harness.run()
+    assert [d.job_id for d in harness.notifier.deliveries] == [first.id, second.id]
+    assert (await harness.job(second.id)).state is JobState.COMPLETED
+    assert await harness.left() == ALLOWANCE - first.cost - second.cost
+    assert len(posts(nananobanana_emu, "/api/v1/generate")) == 2
+
+
+async def harness_job_state(harness, job_id: str) -> JobState:
+    db = await Database.open(harness.path)
+    try:
+        job = await JobStore(db).get(job_id)
+        assert job is not None
+        return job.state
+    finally:
+        await db.close()
