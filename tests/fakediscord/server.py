@@ -166,11 +166,22 @@ class FakeDiscord(UserActions, Waiting):
     # -- building the world ---------------------------------------------------------------------
 
     def add_user(
-        self, id: int, username: str, *, global_name: str | None = None, bot: bool = False
+        self,
+        id: int,
+        username: str,
+        *,
+        global_name: str | None = None,
+        bot: bool = False,
+        upload_limit: int | None = None,
     ) -> User:
+        """A user (kept if it exists). ``upload_limit`` is a personal per-file limit such as
+        Nitro's: it raises the ``attachment_size_limit`` of the user's interactions, never the
+        limit of the bot's own channel messages."""
         user = self.users.get(id)
         if user is None:
             user = self.users[id] = User(id, username, global_name=global_name, bot=bot)
+        if upload_limit is not None:
+            user.upload_limit = upload_limit
         return user
 
     def add_guild(
@@ -268,15 +279,19 @@ class FakeDiscord(UserActions, Waiting):
         nick: str | None = None,
         global_name: str | None = None,
         bot: bool = False,
+        upload_limit: int | None = None,
     ) -> Member:
         """Add (or replace) a member; creates the user if ``username`` is given and it's new.
 
         ``permissions`` overrides the computed channel permissions reported for the member.
+        ``upload_limit`` gives the user a personal (Nitro) upload limit, see ``add_user``.
         """
         if user_id not in self.users:
             if username is None:
                 raise ValueError(f"user {user_id} is unknown; pass a username")
             self.add_user(user_id, username, global_name=global_name, bot=bot)
+        if upload_limit is not None:
+            self.users[user_id].upload_limit = upload_limit
         guild = self.guilds[guild_id]
         unknown = [r for r in roles if r not in guild.roles]
         if unknown:
