@@ -468,8 +468,8 @@ def _command_problems(form: _Form, cmd: Any, path: Path) -> None:
             path,
             lambda p, v: form.text(R_DESCRIPTION, p, v, 100, 1, required=True),
         )
-        _check_options(form, options, (*path, "options"), depth=0)
-        if not form.problems and _command_size(cmd) > 8000:
+        _check_options(form, options, (*path, "options"), parent=None)
+        if not form.problems and command_size(cmd) > 8000:
             form.add(
                 R_COMMAND_SIZE,
                 path,
@@ -493,9 +493,8 @@ def _command_problems(form: _Form, cmd: Any, path: Path) -> None:
         )
 
 
-def _check_options(form: _Form, options: Any, path: Path, *, depth: int) -> None:
-    """One options array: depth 0 is the command's, 1 a group's or subcommand's, 2 a
-    subcommand inside a group."""
+def _check_options(form: _Form, options: Any, path: Path, *, parent: int | None) -> None:
+    """One options array, of the command (``parent`` None), a subcommand or a group."""
     options = form.count(R_OPTIONS_COUNT, path, options, 25)
     # The first option decides whether this array holds subcommands/groups or plain options.
     first = options[0] if options and isinstance(options[0], Mapping) else {}
@@ -530,7 +529,7 @@ def _check_options(form: _Form, options: Any, path: Path, *, depth: int) -> None
             )
         names.add(name)
         is_nested = otype in (SUB_COMMAND, SUB_COMMAND_GROUP)
-        if _nesting_wrong(otype, depth, is_nested != holds_nested):
+        if _nesting_wrong(otype, parent, is_nested != holds_nested):
             form.add(
                 R_NESTING,
                 where,
@@ -547,7 +546,7 @@ def _check_options(form: _Form, options: Any, path: Path, *, depth: int) -> None
                     "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
                     "Sub-commands and sub-command groups cannot be required",
                 )
-            _check_options(form, opt.get("options"), (*where, "options"), depth=depth + 1)
+            _check_options(form, opt.get("options"), (*where, "options"), parent=otype)
             continue
         if opt.get("required"):
             if seen_optional:
@@ -562,14 +561,14 @@ def _check_options(form: _Form, options: Any, path: Path, *, depth: int) -> None
         _check_option_fields(form, opt, otype, where)
 
 
-def _nesting_wrong(otype: int, depth: int, mixed: bool) -> bool:
-    if mixed:
-        return True
-    if otype == SUB_COMMAND_GROUP:
-        return depth != 0
-    if otype == SUB_COMMAND:
-        return depth > 1
-    return False
+def _nesting_wrong(otype: int, parent: int | None, mixed: bool) -> bool:
+    """Discord's only nesting: command > group > subcommand > options, or command >
+    subcommand > options, or command > options."""
+    if parent == SUB_COMMAND_GROUP:
+        return otype != SUB_COMMAND
+    if parent == SUB_COMMAND:
+        return otype in (SUB_COMMAND, SUB_COMMAND_GROUP)
+    return mixed
 
 
 def _check_option_fields(form: _Form, opt: Mapping[str, Any], otype: int, where: Path) -> None:
@@ -674,13 +673,13 @@ def _longest(obj: Mapping[str, Any], key: str) -> int:
     return max((len(str(v)) for v in values if v is not None), default=0)
 
 
-def _command_size(node: Mapping[str, Any]) -> int:
+def command_size(node: Mapping[str, Any]) -> int:
     """Characters of names, descriptions and choice names/values, recursively."""
     total = _longest(node, "name") + _longest(node, "description")
     for choice in node.get("choices") or []:
         total += _longest(choice, "name") + len(str(choice.get("value", "")))
     for opt in node.get("options") or []:
-        total += _command_size(opt)
+        total += command_size(opt)
     return total
 
 
@@ -1162,19 +1161,25 @@ def check_modal(data: Mapping[str, Any]) -> Refusal | None:
         path: Path = ("components", i)
         ctype = comp.get("type") if isinstance(comp, Mapping) else None
         if ctype == 1:
-            children = form.count(R_MODAL_ROW, (*path, "components"), comp.get("components"), 1, 1)
+            children = form.count(R_MODAL_ROW, (*path, "components"), comp.get("components"), 5, 1)
             for j, child in enumerate(children):
-                if isinstance(child, Mapping) and child.get("type") == 4:
-                    _check_text_input(
-                        form, child, (*path, "components", j), custom_ids, in_row=True
-                    )
-                else:
+                where = (*path, "components", j)
+                if not isinstance(child, Mapping) or child.get("type") != 4:
                     form.add(  # unconfirmed code
                         R_MODAL_ROW,
-                        (*path, "components", j, "type"),
+                        (*where, "type"),
                         "COMPONENT_TYPE_INVALID",
                         "The specified component type is invalid in this context",
                     )
+                elif j > 0:  # a text input is as wide as the row
+                    form.add(
+                        R_MODAL_ROW,
+                        where,
+                        "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                        "The specified component exceeds the maximum width",
+                    )
+                else:
+                    _check_text_input(form, child, where, custom_ids, in_row=True)
         elif ctype == 18:
             _check_label(form, comp, path, custom_ids)
         elif ctype != 10:
