@@ -7,7 +7,6 @@ rule (``RULES`` id) it breaks; the rule carries its documentation page.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -972,6 +971,17 @@ def test_modal_boundaries_accepted() -> None:
     assert check_modal(modal(label, {"type": 10, "content": "Tell us"})) is None
 
 
+def test_every_rule_has_a_refusal_case() -> None:
+    """Each rule in RULES is broken by at least one case above (add a case with a new rule)."""
+    tabled = {c[0] for c in (*COMMAND_REFUSALS, *MESSAGE_REFUSALS, *MODAL_REFUSALS)}
+    explicit = {"command.size", "commands.count", "commands.unique", "autocomplete.choices"}
+    explicit |= {"choice", "message.upload_limit", "message.files", "message.empty"}
+    assert set(RULES) == tabled | explicit
+    assert all(
+        rule.docs.startswith("https://discord.com/developers/docs/") for rule in RULES.values()
+    )
+
+
 def test_discord_py_payloads_pass() -> None:
     """What discord.py 2.x builds from ordinary objects is accepted as is."""
     em = discord.Embed(title="t", description="d", url="https://e.com", colour=0x123456)
@@ -1148,6 +1158,7 @@ async def test_callback_errors_are_under_data(fake: FakeDiscord, http) -> None:
 
 
 async def test_unknown_interaction_is_404_10062(fake: FakeDiscord, http) -> None:
+    """A callback with a token Discord never issued: 404 10062 "Unknown interaction"."""
     rec = interaction(fake)
     status, body = await answer(
         await http.post(f"interactions/{rec.id}/wrong/callback", json={"type": 5})
@@ -1317,8 +1328,8 @@ async def test_discord_py_waits_out_a_429_and_retries(fake: FakeDiscord) -> None
 
 
 async def test_fail_next_429_still_works(fake: FakeDiscord, http) -> None:
+    """fail_next(..., 429) is a rate_limit_next with the body's retry_after."""
     fake.fail_next("GET", r"/channels/\d+$", 429, {"retry_after": 0.2})
     response = await http.get(f"channels/{CHANNEL}")
     assert response.status == 429 and (await response.json())["retry_after"] == 0.2
     assert response.headers["X-RateLimit-Scope"] == "user"
-    await asyncio.sleep(0)
