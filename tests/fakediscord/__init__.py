@@ -12,9 +12,14 @@ uploads and their limits, token expiry.
         rec = await fake.invoke_slash(G, C, U, "imagine", {"prompt": "a banana"})
         callback = await fake.wait_for_callback(rec)
 
+Every payload the bot sends is checked as Discord checks it (``validation``): a payload
+Discord would refuse gets Discord's status, error code and ``errors`` tree. A member with
+Nitro is ``add_member(..., upload_limit=...)``; ``fake.rate_limit_next(method, path_regex,
+retry_after)`` answers the next matching request with Discord's 429.
+
 Modules: ``model`` (data + records), ``payloads`` (JSON shapes), ``messages`` (message
-bodies), ``rest`` / ``webhooks`` / ``gateway`` (transports), ``server`` (``FakeDiscord``),
-``harness`` (``run_bot``).
+bodies), ``validation`` (Discord's rules, as pure functions), ``rest`` / ``webhooks`` /
+``gateway`` (transports), ``server`` (``FakeDiscord``), ``harness`` (``run_bot``).
 """
 
 from .harness import following_clock, pointed_at, run_bot

@@ -238,7 +238,7 @@ class UserActions:
         if user_id not in self.users:
             raise ValueError(f"unknown user {user_id}")
 
-    async def _send_interaction(
+    def register_interaction(
         self: FakeDiscord,
         type: int,
         name: str,
@@ -251,7 +251,8 @@ class UserActions:
         locale: str = "en-US",
         message: MessageRecord | None = None,
     ) -> InteractionRecord:
-        await self.gateway.wait_identified()
+        """Create an interaction whose token the callback and webhook routes accept, without
+        telling any bot: tests that drive those routes over raw HTTP start here."""
         payload = payloads.interaction_payload(
             self,
             type=type,
@@ -269,6 +270,33 @@ class UserActions:
         self.interactions.append(rec)
         self.interactions_by_id[rec.id] = rec
         self.interactions_by_token[rec.token] = rec
-        if not await self.gateway.dispatch("INTERACTION_CREATE", payload):
+        return rec
+
+    async def _send_interaction(
+        self: FakeDiscord,
+        type: int,
+        name: str,
+        guild_id: int | None,
+        channel_id: int,
+        user_id: int,
+        data: dict[str, Any],
+        *,
+        app_permissions: int | None = None,
+        locale: str = "en-US",
+        message: MessageRecord | None = None,
+    ) -> InteractionRecord:
+        await self.gateway.wait_identified()
+        rec = self.register_interaction(
+            type,
+            name,
+            guild_id,
+            channel_id,
+            user_id,
+            data,
+            app_permissions=app_permissions,
+            locale=locale,
+            message=message,
+        )
+        if not await self.gateway.dispatch("INTERACTION_CREATE", rec.payload):
             raise RuntimeError("no bot session to deliver the interaction to")
         return rec

@@ -1,9 +1,9 @@
-"""Message bodies as Discord accepts them: JSON or multipart, validation, create and edit.
+"""Message bodies as Discord accepts them: JSON or multipart, create and edit.
 
 Channel messages, interaction responses and webhook followups all carry the same message
-body, so parsing (``payload_json`` + ``files[n]``), the checks Discord applies (empty
-message, 2000 characters, 10 embeds, per-file upload limit) and the edit semantics of the
-``attachments`` array live here once and every route shares them.
+body, so parsing (``payload_json`` + ``files[n]``) and the edit semantics of the
+``attachments`` array live here once and every route shares them. What Discord refuses is
+decided in ``validation.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .model import FLAG_COMPONENTS_V2, FLAG_EPHEMERAL, FLAG_LOADING, AttachmentRecord, MessageRecord
+from .model import FLAG_EPHEMERAL, FLAG_LOADING, AttachmentRecord, MessageRecord
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -52,6 +52,7 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 
 
 def error(status: int, code: int, message: str, errors: dict | None = None) -> web.Response:
+    """A Discord error body for the non-validation answers (404 Unknown ..., 403, 401)."""
     body: dict[str, Any] = {"message": message, "code": code}
     if errors:
         body["errors"] = errors
@@ -91,52 +92,6 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], list[Uploaded
     if not raw:
         return {}, []
     return json.loads(raw), []
-
-
-def check_uploads(files: list[UploadedFile], limit: int) -> web.Response | None:
-    for f in files:
-        if len(f.data) > limit:
-            return error(413, 40005, "Request entity too large")
-    return None
-
-
-def check_message(
-    body: dict[str, Any], files: list[UploadedFile], *, creating: bool
-) -> web.Response | None:
-    """The validation Discord applies to message bodies, as error responses."""
-    content = body.get("content")
-    if content is not None and len(str(content)) > 2000:
-        return form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
-    embeds = body.get("embeds") or []
-    if len(embeds) > 10:
-        return form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
-    if sum(_embed_text_length(e) for e in embeds) > 6000:
-        return form_error(
-            "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
-        )
-    if creating:
-        has_something = (
-            content
-            or embeds
-            or files
-            or body.get("components")
-            or body.get("poll")
-            or body.get("sticker_ids")
-            or (body.get("flags") or 0) & FLAG_COMPONENTS_V2
-        )
-        if not has_something:
-            return error(400, 50006, "Cannot send an empty message")
-    return None
-
-
-def _embed_text_length(embed: dict[str, Any]) -> int:
-    """Characters Discord counts toward the 6000-per-message embed budget."""
-    total = len(embed.get("title") or "") + len(embed.get("description") or "")
-    total += len((embed.get("footer") or {}).get("text") or "")
-    total += len((embed.get("author") or {}).get("name") or "")
-    for f in embed.get("fields") or []:
-        total += len(f.get("name") or "") + len(f.get("value") or "")
-    return total
 
 
 def store_uploads(

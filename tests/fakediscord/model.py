@@ -125,6 +125,8 @@ class User:
     bot: bool = False
     avatar: str | None = None
     discriminator: str = "0"
+    #: Personal per-file upload limit (Nitro), in bytes; None: no more than the server's.
+    upload_limit: int | None = None
 
 
 @dataclass

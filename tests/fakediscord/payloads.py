@@ -255,7 +255,7 @@ def interaction_payload(
                 "app_permissions": str(bot_perms if app_permissions is None else app_permissions),
                 "authorizing_integration_owners": {"0": str(guild_id)},
                 "context": 0,
-                "attachment_size_limit": guild.upload_limit,
+                "attachment_size_limit": attachment_size_limit(world, user_id, guild.upload_limit),
             }
         )
         payload["channel"]["permissions"] = payload["member"]["permissions"]
@@ -266,10 +266,18 @@ def interaction_payload(
                 "app_permissions": str(app_permissions if app_permissions is not None else 0),
                 "authorizing_integration_owners": {"0": "0"},
                 "context": 1,
-                "attachment_size_limit": world.dm_upload_limit,
+                "attachment_size_limit": attachment_size_limit(
+                    world, user_id, world.dm_upload_limit
+                ),
             }
         )
     return payload
+
+
+def attachment_size_limit(world: FakeDiscord, user_id: int, server_limit: int) -> int:
+    """What an interaction reports: the larger of the server's and the user's own (Nitro)
+    limit, as reference#uploading-files says. Channel messages get only the server's."""
+    return max(server_limit, world.users[user_id].upload_limit or 0)
 
 
 def new_interaction_record(

@@ -16,16 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import webhooks
-from .messages import (
-    WORLD,
-    apply_body,
-    check_message,
-    check_uploads,
-    error,
-    form_error,
-    json_response,
-    read_body,
-)
+from .messages import WORLD, apply_body, error, form_error, json_response, read_body
 from .model import (
     ATTACH_FILES,
     SEND_MESSAGES,
@@ -36,13 +27,20 @@ from .model import (
     RequestRecord,
 )
 from .payloads import channel_payload, guild_payload, member_payload, role_payload, user_payload
+from .validation import (
+    R_BULK_UNIQUE,
+    Refusal,
+    check_command,
+    check_command_count,
+    check_commands,
+    check_message,
+)
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
 API = "/api/v10"
 _UNAUTHENTICATED = re.compile(rf"^{API}/(webhooks/\d+/[^/]+|interactions/\d+/[^/]+/callback)")
-_COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
 
 def build_app(world: FakeDiscord) -> web.Application:
@@ -211,52 +209,6 @@ def _command_scope(request: web.Request) -> tuple[list[dict[str, Any]] | None, i
     return world.guild_commands.setdefault(int(guild_id), []), int(guild_id)
 
 
-def _validate_command(cmd: dict[str, Any]) -> str | None:
-    """Why Discord would reject this command payload (400 50035), or None."""
-    ctype = cmd.get("type", 1)
-    name = cmd.get("name", "")
-    if ctype == 1:
-        if not _COMMAND_NAME.match(name) or name != name.lower():
-            return f"name {name!r} is not a valid lowercase slash command name"
-        if not 1 <= len(cmd.get("description", "")) <= 100:
-            return f"/{name}: description must be 1-100 characters"
-        return _validate_options(name, cmd.get("options") or [])
-    if not 1 <= len(name) <= 32:
-        return f"context menu name {name!r} must be 1-32 characters"
-    if cmd.get("description"):
-        return f"context menu {name!r} must not have a description"
-    return None
-
-
-def _validate_options(where: str, options: list[dict[str, Any]]) -> str | None:
-    if len(options) > 25:
-        return f"{where}: more than 25 options"
-    names = [o.get("name", "") for o in options]
-    if len(set(names)) != len(names):
-        return f"{where}: duplicate option names {names}"
-    seen_optional = False
-    for opt in options:
-        oname = opt.get("name", "")
-        if not _COMMAND_NAME.match(oname) or oname != oname.lower():
-            return f"{where}: invalid option name {oname!r}"
-        if not 1 <= len(opt.get("description", "")) <= 100:
-            return f"{where} {oname}: description must be 1-100 characters"
-        if len(opt.get("choices") or []) > 25:
-            return f"{where} {oname}: more than 25 choices"
-        if opt.get("choices") and opt.get("autocomplete"):
-            return f"{where} {oname}: choices and autocomplete are exclusive"
-        if opt.get("type") in (1, 2):
-            problem = _validate_options(f"{where} {oname}", opt.get("options") or [])
-            if problem:
-                return problem
-        elif opt.get("required"):
-            if seen_optional:
-                return f"{where}: required option {oname!r} after an optional one"
-        else:
-            seen_optional = True
-    return None
-
-
 def _store_command(
     world: FakeDiscord, scope: list[dict[str, Any]], guild_id: int | None, cmd: dict[str, Any]
 ) -> dict[str, Any]:
@@ -292,12 +244,9 @@ async def _put_commands(request: web.Request) -> web.Response:
     if scope is None:
         return error(403, 50001, "Missing Access")
     payload, _ = await read_body(request)
-    if len(payload) > 100:
-        return form_error("_", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
-    for index, cmd in enumerate(payload):
-        problem = _validate_command(cmd)
-        if problem:
-            return form_error(str(index), "INVALID_COMMAND", problem)
+    refusal = check_commands(payload)
+    if refusal is not None:
+        return refusal.response()
     world.command_syncs.append(CommandSync(guild_id, payload, world.clock()))
     stored = [_store_command(world, scope, guild_id, cmd) for cmd in payload]
     scope[:] = stored
@@ -310,12 +259,20 @@ async def _post_command(request: web.Request) -> web.Response:
     if scope is None:
         return error(403, 50001, "Missing Access")
     cmd, _ = await read_body(request)
-    problem = _validate_command(cmd)
-    if problem:
-        return form_error("_", "INVALID_COMMAND", problem)
+    refusal = check_command(cmd)
+    if refusal is not None:
+        return refusal.response()
     stored = _store_command(world, scope, guild_id, cmd)
-    scope[:] = [c for c in scope if c["id"] != stored["id"]] + [stored]
+    others = [c for c in scope if c["id"] != stored["id"]]
+    refusal = check_command_count([*others, stored])
+    if refusal is not None:
+        return refusal.response()
+    scope[:] = [*others, stored]
     return json_response(stored, 201)
+
+
+#: What a PATCH cannot change: ids, type, scope.
+_READ_ONLY_COMMAND_FIELDS = ("id", "application_id", "guild_id", "type", "version")
 
 
 def _find_stored(request: web.Request) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
@@ -334,10 +291,22 @@ async def _get_command(request: web.Request) -> web.Response:
 
 
 async def _patch_command(request: web.Request) -> web.Response:
-    _, cmd = _find_stored(request)
-    if cmd is None:
+    """Discord validates the command as it would be after the edit, not just the changes."""
+    scope, cmd = _find_stored(request)
+    if scope is None or cmd is None:
         return error(404, 10063, "Unknown application command")
     changes, _ = await read_body(request)
+    changes = {k: v for k, v in changes.items() if k not in _READ_ONLY_COMMAND_FIELDS}
+    merged = {**cmd, **changes}
+    refusal = check_command(merged)
+    if refusal is None and any(
+        c is not cmd and c["name"] == merged["name"] and c["type"] == merged["type"] for c in scope
+    ):
+        refusal = Refusal(
+            400, 40041, "An application command with that name already exists", rule=R_BULK_UNIQUE
+        )
+    if refusal is not None:
+        return refusal.response()
     cmd.update(changes)
     cmd["version"] = str(_world(request).snowflake())
     return json_response(cmd)
@@ -413,10 +382,11 @@ async def _create_message(request: web.Request) -> web.Response:
         return error(403, 50001, "Missing Access")
     if not perms & SEND_MESSAGES or (files and not perms & ATTACH_FILES):
         return error(403, 50013, "Missing Permissions")
-    limit = world.upload_limit_for(channel)
-    problem = check_uploads(files, limit) or check_message(body, files, creating=True)
-    if problem is not None:
-        return problem
+    refusal = check_message(
+        body, files, creating=True, upload_limit=world.upload_limit_for(channel)
+    )
+    if refusal is not None:
+        return refusal.response()
     ref = body.get("message_reference")
     if ref and ref.get("fail_if_not_exists", True):
         target = world.message_index.get(int(ref["message_id"]))
@@ -448,11 +418,11 @@ async def _edit_message(request: web.Request) -> web.Response:
         return error(403, 50005, "Cannot edit a message authored by another user")
     body, files = await read_body(request)
     channel = world.channels[message.channel_id]
-    problem = check_uploads(files, world.upload_limit_for(channel)) or check_message(
-        body, files, creating=False
+    refusal = check_message(
+        body, files, creating=False, upload_limit=world.upload_limit_for(channel)
     )
-    if problem is not None:
-        return problem
+    if refusal is not None:
+        return refusal.response()
     apply_body(world, message, body, files, creating=False)
     await world.publish_message(message, event="MESSAGE_UPDATE")
     return json_response(message.to_payload())

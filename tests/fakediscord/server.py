@@ -9,6 +9,7 @@ against it (``harness.run_bot``), inject what users do (``actions.UserActions``)
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -166,11 +167,22 @@ class FakeDiscord(UserActions, Waiting):
     # -- building the world ---------------------------------------------------------------------
 
     def add_user(
-        self, id: int, username: str, *, global_name: str | None = None, bot: bool = False
+        self,
+        id: int,
+        username: str,
+        *,
+        global_name: str | None = None,
+        bot: bool = False,
+        upload_limit: int | None = None,
     ) -> User:
+        """A user (kept if it exists). ``upload_limit`` is a personal per-file limit such as
+        Nitro's: it raises the ``attachment_size_limit`` of the user's interactions, never the
+        limit of the bot's own channel messages."""
         user = self.users.get(id)
         if user is None:
             user = self.users[id] = User(id, username, global_name=global_name, bot=bot)
+        if upload_limit is not None:
+            user.upload_limit = upload_limit
         return user
 
     def add_guild(
@@ -268,15 +280,19 @@ class FakeDiscord(UserActions, Waiting):
         nick: str | None = None,
         global_name: str | None = None,
         bot: bool = False,
+        upload_limit: int | None = None,
     ) -> Member:
         """Add (or replace) a member; creates the user if ``username`` is given and it's new.
 
         ``permissions`` overrides the computed channel permissions reported for the member.
+        ``upload_limit`` gives the user a personal (Nitro) upload limit, see ``add_user``.
         """
         if user_id not in self.users:
             if username is None:
                 raise ValueError(f"user {user_id} is unknown; pass a username")
             self.add_user(user_id, username, global_name=global_name, bot=bot)
+        if upload_limit is not None:
+            self.users[user_id].upload_limit = upload_limit
         guild = self.guilds[guild_id]
         unknown = [r for r in roles if r not in guild.roles]
         if unknown:
@@ -434,21 +450,61 @@ class FakeDiscord(UserActions, Waiting):
         """Answer the next ``times`` requests matching ``method`` and the ``path`` regex
         (searched in the full path, e.g. ``r"/channels/\\d+/messages$"``) with ``status``.
 
-        429 gets Discord's rate-limit body (``retry_after`` 0.05 s unless ``body`` says
-        otherwise) and the ``Via`` header discord.py needs to retry rather than give up.
+        429 is answered as by ``rate_limit_next`` (``retry_after`` 0.05 s unless ``body``
+        says otherwise).
         """
-        headers: dict[str, str] = {}
         if status == 429:
-            body = {
-                "message": "You are being rate limited.",
-                "retry_after": 0.05,
-                "global": False,
-                **(body or {}),
-            }
-            headers = {"Via": "1.1 google", "Retry-After": str(body["retry_after"])}
-        elif body is None:
+            retry_after = float((body or {}).get("retry_after", 0.05))
+            self.rate_limit_next(method, path, retry_after, times=times)
+            return
+        if body is None:
             body = {"message": f"{status}: injected failure", "code": 0}
-        self._faults.append(_Fault(method.upper(), re.compile(path), status, body, times, headers))
+        self._faults.append(_Fault(method.upper(), re.compile(path), status, body, times, {}))
+
+    def rate_limit_next(
+        self,
+        method: str,
+        path: str,
+        retry_after: float = 0.05,
+        *,
+        scope: str = "user",
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` matching requests with Discord's 429.
+
+        Body and headers as ``topics/rate-limits#exceeding-a-rate-limit`` shows them:
+        ``{"message", "retry_after", "global"}``, ``Retry-After``, ``X-RateLimit-*`` with
+        ``X-RateLimit-Scope`` (``user``, ``global`` or ``shared``), plus the ``Via`` header
+        without which discord.py takes a 429 for a Cloudflare ban and gives up.
+        """
+        if scope not in ("user", "global", "shared"):
+            raise ValueError(f"scope must be user, global or shared, not {scope!r}")
+        is_global = scope == "global"
+        body = {
+            "message": "You are being rate limited."
+            if scope != "shared"
+            else "The resource is being rate limited.",
+            "retry_after": retry_after,
+            "global": is_global,
+        }
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": str(max(1, math.ceil(retry_after))),
+            "X-RateLimit-Scope": scope,
+        }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        else:
+            headers.update(
+                {
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": f"{self.clock() + retry_after:.3f}",
+                    "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                    "X-RateLimit-Bucket": "fakediscord-" + re.sub(r"\W+", "-", path).strip("-"),
+                }
+            )
+        self._faults.append(_Fault(method.upper(), re.compile(path), 429, body, times, headers))
 
     def take_fault(self, method: str, path: str) -> web.Response | None:
         for fault in self._faults:

@@ -17,16 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .messages import (
-    WORLD,
-    apply_body,
-    check_message,
-    check_uploads,
-    error,
-    form_error,
-    json_response,
-    read_body,
-)
+from .messages import WORLD, apply_body, error, form_error, json_response, read_body
 from .model import (
     FLAG_EPHEMERAL,
     FLAG_LOADING,
@@ -42,6 +33,7 @@ from .payloads import (
     MODAL_SUBMIT,
     user_payload,
 )
+from .validation import Refusal, check_autocomplete, check_message, check_modal
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -110,14 +102,9 @@ async def _callback(request: web.Request) -> web.Response:
         return form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID", f"invalid for {rec.type}")
     if cb_type in (6, 7) and rec.source_message_id is None:
         return form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID", "no message to update")
-    if cb_type in (4, 7):
-        problem = check_uploads(files, world.upload_limit_for_interaction(rec)) or check_message(
-            data, files, creating=cb_type == 4
-        )
-        if problem is not None:
-            return problem
-    if cb_type == 8 and len(data.get("choices") or []) > 25:
-        return form_error("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    refusal = _check_callback_data(world, rec, cb_type, data, files)
+    if refusal is not None:
+        return refusal.response()
 
     callback = CallbackRecord(rec.id, cb_type, data, at=world.clock())
     message: MessageRecord | None = None
@@ -160,6 +147,37 @@ async def _callback(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+def _check_callback_data(
+    world: FakeDiscord, rec: InteractionRecord, cb_type: int, data: dict[str, Any], files
+) -> Refusal | None:
+    """Discord's checks of a callback's ``data``; form errors are reported under ``data``."""
+    if cb_type in (4, 7):
+        refusal = check_message(
+            data,
+            files,
+            creating=cb_type == 4,
+            upload_limit=world.upload_limit_for_interaction(rec),
+        )
+    elif cb_type == 8:
+        refusal = check_autocomplete(data, _focused_type(rec.payload.get("data") or {}))
+    elif cb_type == 9:
+        refusal = check_modal(data)
+    else:
+        return None
+    return refusal.nested("data") if refusal is not None else None
+
+
+def _focused_type(data: dict[str, Any]) -> int | None:
+    """Type of the option the user is typing into, from an autocomplete interaction."""
+    for opt in data.get("options") or []:
+        if opt.get("focused"):
+            return opt.get("type")
+        inner = _focused_type(opt)
+        if inner is not None:
+            return inner
+    return None
+
+
 def _webhook_interaction(
     request: web.Request,
 ) -> tuple[InteractionRecord | None, web.Response | None]:
@@ -191,11 +209,11 @@ async def _followup(request: web.Request) -> web.Response:
     if rec is None:
         return problem  # type: ignore[return-value]
     body, files = await read_body(request)
-    problem = check_uploads(files, world.upload_limit_for_interaction(rec)) or check_message(
-        body, files, creating=True
+    refusal = check_message(
+        body, files, creating=True, upload_limit=world.upload_limit_for_interaction(rec)
     )
-    if problem is not None:
-        return problem
+    if refusal is not None:
+        return refusal.response()
     original = rec.original
     if original is not None and original.loading and rec.callback.type == 5:  # type: ignore[union-attr]
         # Discord turns the "thinking" placeholder into the first followup.
@@ -254,11 +272,11 @@ async def _apply_edit(
     target = _target(rec, record.target)
     if target is None:
         return error(404, 10008, "Unknown Message")
-    problem = check_uploads(files, world.upload_limit_for_interaction(rec)) or check_message(
-        body, files, creating=False
+    refusal = check_message(
+        body, files, creating=False, upload_limit=world.upload_limit_for_interaction(rec)
     )
-    if problem is not None:
-        return problem
+    if refusal is not None:
+        return refusal.response()
     record.message_id = target.id
     record.attachments = apply_body(world, target, body, files, creating=False)
     await world.publish_message(target, event="MESSAGE_UPDATE")
