@@ -20,9 +20,9 @@ from db.database import Database
 from jobs.callbacks import CallbackServer
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
+from jobs.pricing import PriceHints, Pricer
 from jobs.timebase import Timebase
 from presentation.delivery import DiscordNotifier
-from presentation.launch import PriceHints
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
 from quota.service import QuotaService
@@ -138,7 +138,8 @@ class BananaBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
-        self.price_hints = PriceHints(self)
+        self.pricer = Pricer(self.registry.providers, self.settings.credit_rate)
+        self.price_hints = PriceHints(self.pricer)
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
         log.info(
@@ -226,6 +227,9 @@ class BananaBot(commands.Bot):
         warming = getattr(self, "_warming", None)
         if warming is not None:
             warming.cancel()
+        pricer = getattr(self, "pricer", None)
+        if pricer is not None:
+            pricer.close()
         engine = getattr(self, "engine", None)
         if engine is not None:
             await engine.stop()
