@@ -201,7 +201,10 @@ class BananaBot(commands.Bot):
         await self.report_error(interaction, error)
 
     async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        """The one place errors become sentences for the member (ephemeral)."""
+        """The one place errors become sentences for the member: ephemeral, except after a
+        public deferral (a price that was slow to come), where the first followup replaces
+        the "thinking…" message and Discord keeps it public; the sentences are written so
+        that is harmless (they say what happened and that nothing was charged)."""
         cause = getattr(error, "original", error)
         if isinstance(cause, UserFacingError):
             message = cause.message
