@@ -143,3 +143,26 @@ async def test_a_preview_past_its_timeout_uses_the_table_or_refuses_publicly(wor
         submitted = [b["model_id"] for (_m, p, b) in world.nanobanana.requests if "generate" in p]
         assert submitted == ["veo-3.1-fast"]
         assert world.fake.bot_errors == []
+
+
+async def test_a_result_button_defers_while_its_price_is_slow(world):
+    async with world.bot(DEFAULT_ANIMATE_MODEL="nanobanana:wan-2.5") as bot:
+        rec = await world.slash("image", {"prompt": "a pear", "model": "sandbox:sandbox-image"})
+        await world.fake.wait_for_callback(rec)
+        result = await world.result_message()
+        animate = next(
+            c["custom_id"]
+            for row in result.components
+            for c in row["components"]
+            if c["custom_id"].startswith("bb:animate:")
+        )
+        world.nanobanana.hold["/api/v1/account/calculate-cost"] = 2.0
+        press = await world.fake.press_button(GUILD, CHANNEL, BOB, result.id, animate)
+        callback = await answered_in_time(world, press)
+        assert callback.type == DEFERRED and not callback.ephemeral  # a new "thinking…" message
+        card = await world.fake.wait_for_original(press)
+        assert card.id != result.id and fields(card)["Cost"] == "10 credits"  # 2 x 5 s at 720p
+        await world.result_message(user=BOB)
+        await world.idle(bot)
+        assert (await bot.quota.balance(GUILD, BOB)).used == 10
+        assert world.fake.bot_errors == []
