@@ -30,12 +30,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRICE_DEFER_AFTER = 1.0  # a price not known by then is awaited behind a deferral (3 s in all)
-TOKEN_LIFETIME = 15 * 60.0
+TOKEN_LIFETIME = 15 * 60.0  # Discord's interaction tokens work this long for edits
+TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
 RESTARTING = (
     "The bot is restarting, so nothing was started and nothing was charged. "
     "Please try again in a minute."
 )
-TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
 
 
 def new_job_id() -> str:
