@@ -20,11 +20,11 @@ from db.database import Database
 from jobs.callbacks import CallbackServer
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
+from jobs.pricing import PriceHints, Pricer
 from jobs.timebase import Timebase
 from presentation import command_limits
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
-from presentation.launch import PriceHints
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
 from quota.service import QuotaService
@@ -144,7 +144,8 @@ class BananaBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
-        self.price_hints = PriceHints(self)
+        self.pricer = Pricer(self.registry.providers, self.settings.credit_rate)
+        self.price_hints = PriceHints(self.pricer)
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
         log.info(
@@ -219,7 +220,10 @@ class BananaBot(commands.Bot):
         await self.report_error(interaction, error)
 
     async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        """The one place errors become sentences for the member (ephemeral)."""
+        """The one place errors become sentences for the member: ephemeral, except after a
+        public deferral (a price that was slow to come), where the first followup replaces
+        the "thinking…" message and Discord keeps it public; the sentences are written so
+        that is harmless (they say what happened and that nothing was charged)."""
         cause = getattr(error, "original", error)
         if isinstance(cause, UserFacingError):
             message = cause.message
@@ -246,6 +250,9 @@ class BananaBot(commands.Bot):
         warming = getattr(self, "_warming", None)
         if warming is not None:
             warming.cancel()
+        pricer = getattr(self, "pricer", None)
+        if pricer is not None:
+            pricer.close()
         engine = getattr(self, "engine", None)
         if engine is not None:
             await engine.stop()

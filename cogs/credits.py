@@ -1,11 +1,16 @@
 """/credits: where a member stands. Moderators may look at someone else, and also see each
-enabled provider's account balance."""
+enabled provider's account balance.
+
+Nothing here waits on a provider before answering (Discord allows 3 s): prices come from the
+price hints' cache, and provider balances from a short-lived cache. When a moderator's balances
+are not all cached the reply is deferred (ephemerally) first and then fetched, each with a
+bounded wait; a provider that does not answer in time shows as unavailable.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,23 +18,29 @@ from discord import app_commands
 from discord.ext import commands
 
 from jobs.errors import NotAllowed
+from jobs.ttlcache import TTLCache
 from presentation.embeds import balance_embed, running_jobs_text
 from presentation.permissions import is_moderator
-from providers.base import Kind
+from providers.base import Kind, Provider
 
 if TYPE_CHECKING:
     from bot import BananaBot
 
 log = logging.getLogger(__name__)
 
-BALANCE_CACHE_SECONDS = 60.0
-BALANCE_TIMEOUT = 2.0  # the reply must go out within Discord's 3 s
+BALANCE_CACHE_SECONDS = 60.0  # balances move with every job; a minute old is fine for a glance
+BALANCE_TIMEOUT = 5.0  # a moderator aid, fetched after the deferral: not worth a longer wait
+UNAVAILABLE = "unavailable right now"
+NO_PRICE = "price not known yet"
 
 
 class CreditsCog(commands.Cog):
     def __init__(self, bot: BananaBot) -> None:
         self.bot = bot
-        self._provider_balances: dict[str, tuple[float, float | None]] = {}
+        # provider id -> its account balance (None: the API offers none)
+        self._balances: TTLCache[str, float | None] = TTLCache(
+            max(1, len(bot.registry.providers)), BALANCE_CACHE_SECONDS
+        )
 
     @app_commands.command(name="credits", description="Show how many credits you have left")
     @app_commands.guild_only()
@@ -44,6 +55,11 @@ class CreditsCog(commands.Cog):
         )
         if not own and not moderator:
             raise NotAllowed("Only moderators can look at someone else's credits.")
+        balances = self._cached_balances() if moderator else None
+        deferred = moderator and balances is None
+        if deferred:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            balances = await self._fetch_balances()
         guild_id = interaction.guild_id or 0
         roles = [r.id for r in getattr(target, "roles", [])]
         balance = await self.bot.quota.balance(guild_id, target.id, roles)
@@ -51,17 +67,18 @@ class CreditsCog(commands.Cog):
         running = await self.bot.engine.jobs.running_for_member(guild_id, target.id)
         if running:
             embed.add_field(name="Running now", value=running_jobs_text(running), inline=False)
-        embed.add_field(name="Prices (default options)", value=await self._prices(), inline=False)
-        if moderator:
-            balances = await self._balances()
-            if balances:
-                embed.add_field(name="Provider accounts", value=balances, inline=False)
-        await interaction.response.send_message(
-            content=f"{balance.left} / {balance.allowance}", embed=embed, ephemeral=True
-        )
+        embed.add_field(name="Prices (default options)", value=self._prices(), inline=False)
+        if balances:
+            embed.add_field(name="Provider accounts", value=balances, inline=False)
+        content = f"{balance.left} / {balance.allowance}"
+        if deferred:  # replaces the (ephemeral) "thinking…" message
+            await interaction.followup.send(content=content, embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(content=content, embed=embed, ephemeral=True)
 
-    async def _prices(self) -> str:
-        specs = []
+    def _prices(self) -> str:
+        """Each command's default model and its price with default options, from the cache."""
+        lines = []
         for command, kind, image_input, default in (
             ("/image", Kind.IMAGE, None, self.bot.settings.default_image_model),
             ("/video", Kind.VIDEO, False, self.bot.settings.default_video_model),
@@ -73,34 +90,48 @@ class CreditsCog(commands.Cog):
                 )
             except LookupError:
                 continue
-            specs.append((command, spec))
-        costs = await asyncio.gather(*(self.bot.price_hints.get(spec) for _c, spec in specs))
-        lines = []
-        for (command, spec), cost in zip(specs, costs, strict=True):
-            shown = (
-                "price unavailable" if cost is None else f"{cost} credit{'s' if cost != 1 else ''}"
-            )
+            cost = self.bot.price_hints.get(spec)
+            shown = NO_PRICE if cost is None else f"{cost} credit{'s' if cost != 1 else ''}"
             lines.append(f"{command}: {shown} (`{spec.id}`)")
         return "\n".join(lines) or "No generation model is enabled."
 
-    async def _balances(self) -> str:
-        async def one(provider_id: str, provider) -> str | None:
-            cached = self._provider_balances.get(provider_id)
-            if cached and time.monotonic() - cached[0] < BALANCE_CACHE_SECONDS:
-                value = cached[1]
-            else:
-                try:
-                    value = await asyncio.wait_for(provider.balance(), BALANCE_TIMEOUT)
-                except Exception as exc:  # a moderator aid; never fail the command for it
-                    log.warning("balance check failed provider=%s: %s", provider_id, exc)
-                    return f"{provider_id}: unavailable right now"
-                self._provider_balances[provider_id] = (time.monotonic(), value)
-            return None if value is None else f"{provider_id}: {value:g} provider credits"
+    def _accounts(self) -> dict[str, Provider]:
+        """The providers whose account balance is shown (the built-in sandbox has none)."""
+        return {pid: p for pid, p in self.bot.registry.providers.items() if pid != "sandbox"}
 
-        results = await asyncio.gather(
-            *(one(pid, p) for pid, p in self.bot.registry.providers.items() if pid != "sandbox")
-        )
-        return "\n".join(r for r in results if r)
+    def _cached_balances(self) -> str | None:
+        """The balances text when every account's balance is cached and fresh, else None."""
+        if not all(pid in self._balances for pid in self._accounts()):
+            return None
+        return _balance_lines((pid, self._balances.get(pid)) for pid in self._accounts())
+
+    async def _fetch_balances(self) -> str:
+        """Every account's balance, from the cache or asked for, at most BALANCE_TIMEOUT."""
+
+        async def one(provider_id: str, provider: Provider) -> tuple[str, float | str | None]:
+            if provider_id in self._balances:
+                return provider_id, self._balances.get(provider_id)
+            try:
+                value = await asyncio.wait_for(provider.balance(), BALANCE_TIMEOUT)
+            except Exception as exc:  # a moderator aid; never fail the command for it
+                log.warning("balance check failed provider=%s: %r", provider_id, exc)
+                return provider_id, UNAVAILABLE
+            self._balances.set(provider_id, value)
+            return provider_id, value
+
+        results = await asyncio.gather(*(one(pid, p) for pid, p in self._accounts().items()))
+        return _balance_lines(results)
+
+
+def _balance_lines(balances) -> str:
+    """One line per account; accounts whose API offers no balance are left out."""
+    lines = []
+    for provider_id, value in balances:
+        if isinstance(value, str):
+            lines.append(f"{provider_id}: {value}")
+        elif value is not None:
+            lines.append(f"{provider_id}: {value:g} provider credits")
+    return "\n".join(lines)
 
 
 async def setup(bot: BananaBot) -> None:

@@ -60,7 +60,7 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
-            cost = await bot.price_hints.get(spec, wait=False)  # type: ignore[attr-defined]
+            cost = bot.price_hints.get(spec)  # type: ignore[attr-defined]
             label = f"{spec.name} — {spec.provider}"
             if cost is not None:
                 label += f" — {cost} credit{'s' if cost != 1 else ''}"

@@ -27,3 +27,8 @@ class TooManyJobs(UserFacingError):
 
 class NotAllowed(UserFacingError):
     """A moderator-only action by someone who is not a moderator."""
+
+
+class PriceUnavailable(UserFacingError):
+    """The provider could not price the job (its cost preview failed or did not answer in
+    time) and no printed price table covers it. Nothing was reserved."""

@@ -213,6 +213,13 @@ class Provider(ABC):
     async def estimate_cost(self, request: GenerationRequest) -> float:
         """Price in provider credits, from the documented table or the provider's preview."""
 
+    def table_cost(self, request: GenerationRequest) -> float | None:
+        """Price in provider credits from the document's printed table alone, without any
+        request; None where no table covers ``request``. The fallback when a cost preview
+        fails or is too slow, so a member is not refused because a preview is. Adapters whose
+        estimate_cost never makes a request need not implement it."""
+        return None
+
     @abstractmethod
     async def submit(
         self, request: GenerationRequest, *, callback_url: str | None = None

@@ -327,12 +327,23 @@ class NanoBananaProvider(Provider):
                 raise UpstreamError("calculate-cost gave no credits_needed", provider=self.id)
             return cost
         except ProviderError:
-            if spec.id != "veo-3.1-fast":
+            table = self.table_cost(request)
+            if table is None:
                 raise
-            table = VEO_FAST_PRICES.get((body["resolution"], bool(body.get("generate_audio"))))
-            if not table or body["duration"] not in table:
-                raise
-            return float(table[body["duration"]])
+            return table
+
+    def table_cost(self, request: GenerationRequest) -> float | None:
+        """Images from the model table; videos only where printed (veo-3.1-fast)."""
+        spec = next((m for m in MODELS if m.id == request.model), None)
+        if spec is None or spec.kind is not request.kind:
+            return None
+        if request.kind is Kind.IMAGE:
+            return float(image_price(request))
+        body = self._video_body(request, spec)
+        table = VEO_FAST_PRICES.get((body["resolution"], bool(body.get("generate_audio"))))
+        if spec.id != "veo-3.1-fast" or not table or body["duration"] not in table:
+            return None
+        return float(table[body["duration"]])
 
     async def submit(
         self, request: GenerationRequest, *, callback_url: str | None = None

@@ -125,7 +125,8 @@ class QuotaService:
                 raise TooManyJobs(
                     f"You already have {balance.running_jobs} generation"
                     f"{'s' if balance.running_jobs != 1 else ''} running; the limit is "
-                    f"{self.max_jobs_per_user} at a time. Wait for one to finish and try again."
+                    f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
+                    "finish and try again."
                 )
             if job.cost > balance.left:
                 raise InsufficientCredits(
@@ -370,5 +371,6 @@ def _not_enough(cost: int, balance: Balance) -> str:
     reserved = f" ({balance.reserved} are held by running jobs)" if balance.reserved else ""
     return (
         f"This costs {cost} credit{'s' if cost != 1 else ''}, but you have {balance.left} "
-        f"left{reserved}.{when} Try a cheaper model or option, or ask a moderator for more."
+        f"left{reserved}, so nothing was charged.{when} Try a cheaper model or option, or ask "
+        "a moderator for more."
     )

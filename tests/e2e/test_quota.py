@@ -57,9 +57,10 @@ async def test_moderator_manages_a_member_and_the_log_channel_records_it(world):
         assert "allowance set to 10" in lines[0] and "contest winner" in lines[1]
 
         rec = await world.slash("credits", {"user": ALICE}, user=MOD)
-        callback = await world.fake.wait_for_callback(rec)
-        assert callback.content == "35 / 10"
-        fields = {f["name"]: f["value"] for f in callback.data["embeds"][0]["fields"]}
+        # balances not cached yet: deferred, then the reply replaces the "thinking" message
+        reply = await world.fake.wait_for_original(rec)
+        assert reply.ephemeral and reply.content == "35 / 10"
+        fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
         assert "nanobanana: 500 provider credits" in fields["Provider accounts"]
 
         log = await world.fake.wait_until(

@@ -144,6 +144,7 @@ class AIVideoAPIEmulator(EmulatorBase):
         )
         if request.path.startswith("/files/"):
             return await handler(request)
+        await self.held(request.path)
         if self.fail_next_request is not None:
             status, code = self.fail_next_request
             self.fail_next_request = None

@@ -3,11 +3,12 @@ controllable clock, and result files.
 
 Each emulator implements one provider document: its paths, auth header, request bodies,
 response envelopes, status words, error shapes and limits. Tests steer them through plain
-attributes (``fail_next``, ``task_seconds``, ...) rather than by patching the adapters.
+attributes (``fail_next``, ``task_seconds``, ``hold``, ...) rather than by patching the adapters.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -38,6 +39,15 @@ class EmulatorBase:
         self.clock = Clock()
         self.requests: list[tuple[str, str, dict | None]] = []  # (method, path, json body)
         self.files: dict[str, tuple[bytes, str]] = {}  # name -> (bytes, content type)
+        #: path -> real seconds every answer on that path is held back (a slow provider)
+        self.hold: dict[str, float] = {}
+
+    async def held(self, path: str) -> None:
+        """Wait as long as ``hold`` says for ``path``; each emulator's gate calls it after
+        recording the request, before anything else (a held request may still fail)."""
+        seconds = self.hold.get(path, 0.0)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
 
     def build_app(self) -> web.Application:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -126,6 +126,7 @@ class NanaNoBananaEmulator(EmulatorBase):
         self.requests.append(
             (request.method, request.path, body if isinstance(body, dict) else None)
         )
+        await self.held(request.path)
         self._advance()
         if self.fail_next_request is not None:
             status, text = self.fail_next_request

@@ -132,7 +132,7 @@ class NanoBananaEmulator(EmulatorBase):
     async def _gate(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        """Record, then the forced failure, auth, rate limit, and the envelope for Reject."""
+        """Record, hold, then the forced failure, auth, rate limit, and the envelope for Reject."""
         if not request.path.startswith("/api/"):
             return await handler(request)
         try:
@@ -140,6 +140,7 @@ class NanoBananaEmulator(EmulatorBase):
         except ValueError:
             body = "not json"
         self.requests.append((request.method, request.path, body))
+        await self.held(request.path)
         try:
             if self.fail_next_request is not None:
                 (status, code), self.fail_next_request = self.fail_next_request, None

@@ -119,7 +119,7 @@ class NanoBananaVideoEmulator(EmulatorBase):
     # -- shared steps -----------------------------------------------------------------
 
     async def _begin(self, request: web.Request) -> tuple[str, dict[str, Any]]:
-        """Record the request, apply ``fail_next_request``, authenticate, parse the body."""
+        """Record the request, hold it, apply ``fail_next_request``, authenticate, parse."""
         body: dict[str, Any] | None = None
         if request.method == "POST":
             try:
@@ -129,6 +129,7 @@ class NanoBananaVideoEmulator(EmulatorBase):
             body = parsed if isinstance(parsed, dict) else None
         self.requests.append((request.method, request.path, body))
         self.urls.append(request.path_qs)
+        await self.held(request.path)
         if self.fail_next_request is not None:
             status, message = self.fail_next_request
             self.fail_next_request = None

@@ -175,6 +175,14 @@ async def test_veo_fast_falls_back_to_the_printed_table(emulator, provider):
     assert await provider.estimate_cost(request) == 25
 
 
+async def test_table_cost_covers_images_and_the_printed_video_table_only(emulator, provider):
+    assert provider.table_cost(image("nano-banana-2", resolution="2K")) == 8
+    assert provider.table_cost(video("veo-3.1-fast", duration=6, resolution="1080p")) == 20
+    assert provider.table_cost(video("wan-2.5", duration=10)) is None
+    assert provider.table_cost(image("veo-3.1-fast")) is None
+    assert emulator.requests == []  # never a request
+
+
 async def test_other_video_models_raise_when_calculate_cost_fails(emulator, provider):
     emulator.fail_next_request = (503, "INTERNAL_ERROR")
     with pytest.raises(UpstreamError):
