@@ -144,3 +144,28 @@ async def test_a_rate_limited_post_waits_for_retry_after_and_posts_once(world):
         assert [r.status for r in posts] == [429, 200]
         assert len(results_in(world, CHANNEL)) == 1
         await assert_charged_once(world, bot)
+
+
+async def test_files_are_sized_for_the_server_not_for_the_members_nitro(world):
+    """The interaction's attachment limit counts the member's Nitro, but the result is a bot
+    message in the channel, bound by the server's limit (10 MiB without boosts)."""
+    nitro = 900_000_000_000_000_050
+    world.fake.add_member(GUILD, nitro, "nitro", upload_limit=500 * 1024 * 1024)
+    big = b"\x89PNG\r\n\x1a\n" + bytes(11 * 1024 * 1024)
+    emulator = world.nananobanana
+
+    def add_big_png(name: str, *args, **kwargs) -> str:
+        emulator.files[name] = (big, "image/png")
+        return f"{emulator.base_url}/files/{name}"
+
+    emulator.add_png = add_big_png
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "a pear", "model": MODEL}, user=nitro)
+        assert rec.payload["attachment_size_limit"] == 500 * 1024 * 1024
+        result = await world.result_message(user=nitro)
+        await world.idle(bot)
+
+        assert result.files == {}
+        download = next(f for f in result.embeds[0]["fields"] if f["name"] == "Download")
+        assert "too large to upload in this server" in download["value"]
+        assert all(r.status != 413 for r in world.fake.requests)  # never tried past the limit
