@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from jobs.errors import NotAllowed
 from jobs.ttlcache import TTLCache
+from presentation.discord_limits import fit_embed
 from presentation.embeds import balance_embed, running_jobs_text
 from presentation.permissions import is_moderator
 from providers.base import Kind, Provider
@@ -71,6 +72,7 @@ class CreditsCog(commands.Cog):
         if balances:
             embed.add_field(name="Provider accounts", value=balances, inline=False)
         content = f"{balance.left} / {balance.allowance}"
+        embed = fit_embed(embed)  # running jobs and long model ids can outgrow a field
         if deferred:  # replaces the (ephemeral) "thinking…" message
             await interaction.followup.send(content=content, embed=embed, ephemeral=True)
         else:
