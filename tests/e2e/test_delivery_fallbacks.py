@@ -169,3 +169,21 @@ async def test_files_are_sized_for_the_server_not_for_the_members_nitro(world):
         download = next(f for f in result.embeds[0]["fields"] if f["name"] == "Download")
         assert "too large to upload in this server" in download["value"]
         assert all(r.status != 413 for r in world.fake.requests)  # never tried past the limit
+
+
+async def test_a_discord_server_error_is_retried_and_the_result_posted_once(world):
+    world.fake.fail_next("POST", CHANNEL_POST, 502, {"code": 0, "message": "Bad Gateway"})
+    async with world.bot() as bot:
+        await world.slash("image", {"prompt": "a pear", "model": MODEL})
+        result = await world.result_message()
+        await world.idle(bot)
+
+        assert len(result.files) == 1 and "Discord" not in result.content
+        posts = [
+            r.status
+            for r in world.fake.requests
+            if r.method == "POST" and r.path.endswith(f"/channels/{CHANNEL}/messages")
+        ]
+        assert posts == [502, 200]
+        assert len(results_in(world, CHANNEL)) == 1
+        await assert_charged_once(world, bot)
