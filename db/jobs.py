@@ -57,7 +57,9 @@ class Job:
     submit_attempts: int = 0
     submitted_at: float | None = None
     finished_at: float | None = None
-    upload_limit: int | None = None  # bytes per attachment, as the interaction reported it
+    upload_limit: int | None = None  # the interaction's attachment limit (counts the member's
+    # Nitro): not the limit for the result, which is a bot message bound by the server's
+    posting_started_at: float | None = None  # the result's post began (see migration 0003)
 
     def __repr__(self) -> str:  # the interaction token must never reach a log
         return (

@@ -265,6 +265,8 @@ class JobEngine:
             raise
         except Exception as exc:
             log.exception("job=%s unexpected error state=%s", job.id, job.state.value)
+            if job.result_message_id is not None and not job.state.finished:
+                return  # posted: never refunded; settled when the bot next starts
             if not job.state.finished:
                 await self._fail(job, failures.internal(), f"{type(exc).__name__}: {exc}")
         finally:
@@ -450,6 +452,10 @@ class JobEngine:
                     files.append(
                         MediaFile(filename_for(media, job.id, index, job.kind), data, media.url)
                     )
+            if job.posting_started_at is None:
+                await self.jobs.update(job, posting_started_at=self.time.now())
+            else:
+                log.info("job=%s posting again after a restart (same nonce: posted once)", job.id)
             for attempt in range(self.policy.deliver_attempts):
                 try:
                     message_id = await self.notifier.deliver(
@@ -485,6 +491,10 @@ class JobEngine:
                 finished_at=self.time.now(),
             )
         log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.cost)
+        try:
+            await self.notifier.result_posted(job, job.result_message_id or 0)
+        except Exception:  # cosmetic: the result is out, its id stored and the job settled
+            log.warning("job=%s could not show the delivery on the card", job.id, exc_info=True)
 
     async def _fail(self, job: Job, failure: str, error: str) -> None:
         async with self.db.transaction() as conn:

@@ -36,5 +36,9 @@ class Notifier(Protocol):
         ``links`` are results not attached: over the upload limit (``oversized``) or not
         downloadable. Raises Undeliverable when no way of posting it is left."""
 
+    async def result_posted(self, job: Job, message_id: int) -> None:
+        """After the result's message id is stored: show it on the job card and in the log
+        channel. Cosmetic: a failure here is logged, never posts the result again."""
+
     async def failed(self, job: Job) -> None:
         """Tell the requester why the job failed (job.failure) and that credits came back."""

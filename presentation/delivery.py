@@ -50,6 +50,7 @@ class DiscordNotifier:
         self.bot = bot
         self._clock = now
         self._shown: dict[str, dict] = {}  # the card each job's acknowledgement shows now
+        self._posted_in: dict[str, str] = {}  # where each job's result went, until result_posted()
 
     def _token_valid(self, job: Job) -> bool:
         return bool(
@@ -142,7 +143,7 @@ class DiscordNotifier:
                         moved = _moved_note(job, where)
                         break
                     raise
-                await self._after_delivery(job, message, where)
+                self._posted_in[job.id] = where
                 return message.id
         raise Undeliverable("; ".join(refusals))
 
@@ -204,24 +205,27 @@ class DiscordNotifier:
         assert first is not None
         return first
 
-    async def _after_delivery(self, job: Job, message: Posted, where: str) -> None:
-        """Cosmetic steps after the result is out: they never fail the delivery."""
-        jump = message.jump_url
-        try:
-            done = dataclasses.replace(job, state=JobState.COMPLETED)  # settled right after this
-            await self._edit_ack(job, job_card(done, result_url=jump if where != "dm" else None))
-            self._shown.pop(job.id, None)
-            db = getattr(self.bot, "db", None)
-            if db is not None:
-                await audit.record(
-                    self.bot,
-                    db,
-                    job.guild_id,
-                    f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
-                    f"({job.cost} credits reserved) → {jump or where}",
-                )
-        except Exception:
-            log.warning("job=%s after-delivery step failed", job.id, exc_info=True)
+    async def result_posted(self, job: Job, message_id: int) -> None:
+        """Cosmetic steps once the result is out and its id stored: the card shows a link to
+        it, and the log channel records it. A followup sits in the channel like a post."""
+        where = self._posted_in.pop(job.id, "channel")
+        jump = (
+            None
+            if where == "dm"
+            else f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{message_id}"
+        )
+        done = dataclasses.replace(job, state=JobState.COMPLETED)  # settled right after this
+        await self._edit_ack(job, job_card(done, result_url=jump))
+        self._shown.pop(job.id, None)
+        db = getattr(self.bot, "db", None)
+        if db is not None:
+            await audit.record(
+                self.bot,
+                db,
+                job.guild_id,
+                f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
+                f"({job.cost} credits reserved) → {jump or 'sent by DM'}",
+            )
 
     def _result_view(self, job: Job) -> discord.ui.View | None:
         factory = getattr(self.bot, "result_view", None)

@@ -430,6 +430,7 @@ def test_bulk_overwrite_limits() -> None:
 
 MESSAGE_REFUSALS = [
     ("message.content", {"content": "x" * 2001}, "content", "BASE_TYPE_MAX_LENGTH"),
+    ("message.nonce", {"content": "x", "nonce": "n" * 26}, "nonce", "BASE_TYPE_MAX_LENGTH"),
     ("message.embeds.count", {"embeds": [{"title": "t"}] * 11}, "embeds", "BASE_TYPE_MAX_LENGTH"),
     ("embed.limits", embed(title="t" * 257), "embeds.0.title", "BASE_TYPE_MAX_LENGTH"),
     ("embed.limits", embed(description="d" * 4097), "embeds.0.description", "BASE_TYPE_MAX_LENGTH"),
@@ -1333,3 +1334,18 @@ async def test_fail_next_429_still_works(fake: FakeDiscord, http) -> None:
     response = await http.get(f"channels/{CHANNEL}")
     assert response.status == 429 and (await response.json())["retry_after"] == 0.2
     assert response.headers["X-RateLimit-Scope"] == "user"
+
+
+async def test_a_repeated_nonce_with_enforce_nonce_returns_the_first_message(
+    fake: FakeDiscord, http
+) -> None:
+    """message.nonce: with enforce_nonce, Discord creates one message per nonce."""
+    url = f"channels/{CHANNEL}/messages"
+    body = {"content": "once", "nonce": "job1c00", "enforce_nonce": True}
+    status, first = await answer(await http.post(url, json=body))
+    status2, again = await answer(await http.post(url, json=body))
+    assert (status, status2) == (200, 200) and again["id"] == first["id"]
+    status, other = await answer(await http.post(url, json={**body, "enforce_nonce": False}))
+    assert status == 200 and other["id"] != first["id"]  # without enforce_nonce: a new one
+    assert [m.content for m in fake.channel_messages(CHANNEL)] == ["once", "once"]
+    assert fake.nonce_repeats == 1

@@ -52,12 +52,15 @@ class World:
         return load_settings({**self.env, **overrides})
 
     @contextlib.asynccontextmanager
-    async def bot(self, *, speed: float = SPEED, **overrides: str) -> AsyncIterator[BananaBot]:
+    async def bot(
+        self, *, speed: float = SPEED, stop_grace: float = 5.0, **overrides: str
+    ) -> AsyncIterator[BananaBot]:
         """A fresh bot process (same database file): use twice to simulate a restart."""
+        policy = EnginePolicy(
+            poll_min=1.0, progress_interval=2.0, backoff_base=0.5, stop_grace=stop_grace
+        )
         bot = BananaBot(
-            self.settings(**overrides),
-            timebase=FastTimebase(speed),
-            engine_policy=EnginePolicy(poll_min=1.0, progress_interval=2.0, backoff_base=0.5),
+            self.settings(**overrides), timebase=FastTimebase(speed), engine_policy=policy
         )
         async with run_bot(bot, self.fake, token=TOKEN):
             yield bot

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .server import FakeDiscord
 
 API = "/api/v10"
+#: How long Discord remembers a message nonce for ``enforce_nonce`` ("a few minutes").
+NONCE_WINDOW = 5 * 60.0
 _UNAUTHENTICATED = re.compile(rf"^{API}/(webhooks/\d+/[^/]+|interactions/\d+/[^/]+/callback)")
 
 
@@ -394,10 +396,20 @@ async def _create_message(request: web.Request) -> web.Response:
             return form_error(
                 "message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"
             )
+    nonce = body.get("nonce")
+    key = (channel.id, str(nonce))
+    if nonce is not None and body.get("enforce_nonce"):
+        # Discord answers a repeat of a recent nonce with the message it already created.
+        earlier = world.nonces.get(key)
+        if earlier is not None and world.clock() - earlier.created_at < NONCE_WINDOW:
+            world.nonce_repeats += 1
+            return json_response(earlier.to_payload())
     message = world.new_message(channel.id, author=world.bot_user.id)
     apply_body(world, message, body, files, creating=True)
     if body.get("message_reference"):
         message.type = 19
+    if nonce is not None:
+        world.nonces[key] = message
     await world.publish_message(message)
     return json_response(message.to_payload())
 

@@ -116,6 +116,10 @@ class FakeDiscord(UserActions, Waiting):
         self.webhook_edits: list[WebhookEditRecord] = []
         self.requests: list[RequestRecord] = []
         self.unknown_routes: list[tuple[str, str]] = []
+        #: Messages created with a nonce, by (channel id, nonce), for ``enforce_nonce``.
+        self.nonces: dict[tuple[int, str], MessageRecord] = {}
+        #: Creates answered with an earlier message because its nonce repeated.
+        self.nonce_repeats = 0
         #: ERROR log lines from discord.py while ``run_bot`` ran (unhandled bot exceptions).
         self.bot_errors: list[str] = []
         self._faults: list[_Fault] = []

@@ -691,6 +691,11 @@ R_CONTENT = _rule(
     "message content is at most 2000 characters",
     f"{_MESSAGE}#create-message-jsonform-params",
 )
+R_NONCE = _rule(
+    "message.nonce",
+    "a nonce is an integer or a string of at most 25 characters",
+    f"{_MESSAGE}#create-message-jsonform-params",
+)
 R_EMPTY = _rule(
     "message.empty",
     "a new message has content, embeds, components, files, a poll or stickers",
@@ -800,6 +805,8 @@ def check_message(
             return _plain(413, 40005, "Request entity too large", R_UPLOAD_LIMIT)
     form = _Form()
     form.text(R_CONTENT, ("content",), body.get("content"), 2000)
+    if isinstance(body.get("nonce"), str):
+        form.text(R_NONCE, ("nonce",), body.get("nonce"), 25)
     _check_embeds(form, body.get("embeds"))
     _check_components(form, body.get("components"), int(body.get("flags") or 0))
     _check_allowed_mentions(form, body.get("allowed_mentions"))

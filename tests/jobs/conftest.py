@@ -84,6 +84,7 @@ class RecordingNotifier:
     progress_calls: list[tuple[str, JobState, int | None, int | None]] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     failures: list[tuple[str, str | None]] = field(default_factory=list)  # (job id, sentence)
+    announced: list[tuple[str, int]] = field(default_factory=list)  # (job id, message id)
     deliver_errors: int = 0  # the next this many deliveries fail (Discord 5xx, permissions)
     oversized: list[bool] = field(default_factory=list)  # per delivery attempt
     #: Called when delivery begins (the provider's slot was just given back).
@@ -118,6 +119,9 @@ class RecordingNotifier:
             )
         )
         return message_id
+
+    async def result_posted(self, job: Job, message_id: int) -> None:
+        self.announced.append((job.id, message_id))
 
     async def failed(self, job: Job) -> None:
         self.failures.append((job.id, job.failure))
