@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 from aiohttp import web
 
 from providers.imaging import make_png
@@ -57,6 +58,15 @@ class EmulatorBase:
 
     def file_routes(self) -> list[web.RouteDef]:
         return [web.get("/files/{name}", self._serve_file)]
+
+
+async def fetch_file(url: str) -> bytes:
+    """A result file's bytes, fetched as a plain client would (no API key): adapters return
+    URLs; the bot downloads them with jobs.download, tested on its own."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url)
+        response.raise_for_status()
+        return response.content
 
 
 @contextlib.asynccontextmanager
