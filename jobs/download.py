@@ -181,6 +181,7 @@ class MediaFetcher:
         spool_dir: str | None = None,
         resolver: Resolver = system_resolver,
         timeout: httpx.Timeout | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         found = (_origin_or_none(raw) for raw in trusted_origins)
         self.trusted_origins = frozenset(origin for origin in found if origin)
@@ -200,6 +201,7 @@ class MediaFetcher:
             trust_env=False,  # a proxy would resolve names itself, past the address check
             limits=httpx.Limits(max_keepalive_connections=0),
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            transport=transport,
         )
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import BananaBot
+from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy
 from jobs.timebase import FastTimebase
 from settings import Settings, load_settings
@@ -52,12 +53,15 @@ class World:
         return load_settings({**self.env, **overrides})
 
     @contextlib.asynccontextmanager
-    async def bot(self, *, speed: float = SPEED, **overrides: str) -> AsyncIterator[BananaBot]:
+    async def bot(
+        self, *, speed: float = SPEED, fetcher: MediaFetcher | None = None, **overrides: str
+    ) -> AsyncIterator[BananaBot]:
         """A fresh bot process (same database file): use twice to simulate a restart."""
         bot = BananaBot(
             self.settings(**overrides),
             timebase=FastTimebase(speed),
             engine_policy=EnginePolicy(poll_min=1.0, progress_interval=2.0, backoff_base=0.5),
+            fetcher=fetcher,
         )
         async with run_bot(bot, self.fake, token=TOKEN):
             yield bot

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from aiohttp import web
@@ -39,6 +39,9 @@ class EmulatorBase:
         self.clock = Clock()
         self.requests: list[tuple[str, str, dict | None]] = []  # (method, path, json body)
         self.files: dict[str, tuple[bytes, str]] = {}  # name -> (bytes, content type)
+        # name -> where /files/<name> redirects instead (None: served as usual)
+        self.redirect_file: Callable[[str], str | None] | None = None
+        self.file_headers: list[dict[str, str]] = []  # the headers of every /files/ request
 
     def build_app(self) -> web.Application:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -51,6 +54,10 @@ class EmulatorBase:
 
     async def _serve_file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        self.file_headers.append(dict(request.headers))
+        location = self.redirect_file(name) if self.redirect_file else None
+        if location is not None:
+            raise web.HTTPFound(location)
         if name not in self.files:
             return web.Response(status=404, text="not found")
         body, content_type = self.files[name]
