@@ -103,6 +103,17 @@ class TooLarge(NotFetched):
     """The file is larger than the upload limit."""
 
 
+class Trail:
+    """What a download learned on its way: whether its URL may be shown as a link."""
+
+    def __init__(self) -> None:
+        self.linkable = False
+
+    def allowed(self) -> None:
+        """A URL passed the check (trusted origin, or https to public addresses only)."""
+        self.linkable = True
+
+
 def address_problem(ip: Address) -> str | None:
     """Why the bot must not connect to ``ip``, or None for a public address."""
     for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
@@ -147,6 +158,7 @@ def host_of(url: str) -> str:
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the event loop's resolver, off the loop)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -168,7 +180,8 @@ class Fetched:
 
 class MediaFetcher:
     """Downloads result files under the rules in the module docstring. One per bot; the
-    engine calls ``fetch_all`` once per job and ``discard``s the files after delivery."""
+    engine calls ``fetch_all`` once per job and ``discard``s the files after delivery.
+    Tests inject small bounds, a fake ``resolver`` and an httpx ``transport``."""
 
     def __init__(
         self,
@@ -431,14 +444,3 @@ class MediaFetcher:
         except BaseException:
             writer.discard()
             raise
-
-
-class Trail:
-    """What a download learned on its way: whether its URL may be shown as a link."""
-
-    def __init__(self) -> None:
-        self.linkable = False
-
-    def allowed(self) -> None:
-        """A URL passed the check (trusted origin, or https to public addresses only)."""
-        self.linkable = True
