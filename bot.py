@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from db.database import Database
 from jobs.callbacks import CallbackServer
+from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
 from jobs.pricing import PriceHints, Pricer
@@ -92,6 +93,7 @@ class BananaBot(commands.Bot):
         registry: ProviderRegistry | None = None,
         timebase: Timebase | None = None,
         engine_policy: EnginePolicy | None = None,
+        fetcher: MediaFetcher | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # guild cache: upload limits and channels
@@ -109,6 +111,10 @@ class BananaBot(commands.Bot):
         self.engine_policy = engine_policy or EnginePolicy(
             image_deadline=settings.image_deadline_seconds,
             video_deadline=settings.video_deadline_seconds,
+        )
+        self.fetcher = fetcher or MediaFetcher(
+            trusted_origins=settings.media_trusted_origins,
+            concurrency=settings.download_concurrency,
         )
         self.tree.on_error = self.on_app_command_error
 
@@ -138,6 +144,7 @@ class BananaBot(commands.Bot):
             policy=self.engine_policy,
             timebase=self.timebase,
             callback_url=self.callbacks.url_for if self.callbacks else None,
+            fetcher=self.fetcher,
         )
         if self.callbacks:
             await self.callbacks.start()
@@ -260,6 +267,7 @@ class BananaBot(commands.Bot):
         if callbacks is not None:
             await callbacks.stop()
         await self.registry.aclose()
+        await self.fetcher.aclose()
         db = getattr(self, "db", None)
         if db is not None:
             await db.close()

@@ -55,6 +55,10 @@ class Settings:
     callback_url: str | None = None  # public base URL that reaches the callback listener
     callback_host: str = "0.0.0.0"
     callback_port: int = 8080
+    # Origins whose media is fetched without the public-https check (scheme://host:port,
+    # normalised); by default the enabled providers' base URLs. See jobs/download.py.
+    media_trusted_origins: tuple[str, ...] = ()
+    download_concurrency: int = 4  # jobs downloading their results at once
 
     def credit_rate(self, provider_id: str) -> float:
         if provider_id == "sandbox":
@@ -115,6 +119,53 @@ def _origin(name: str, raw: str) -> str:
             name, f"must be an origin without a path (scheme://host[:port]), got {raw!r}"
         )
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def normalise_origin(raw: str) -> str | None:
+    """``scheme://host:port`` in lower case with the port always written, or None when
+    ``raw`` is not an http(s) origin. The downloader compares origins in this form."""
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port or (443 if scheme == 'https' else 80)}"
+
+
+def _trusted_origins(
+    env: Mapping[str, str], providers: dict[str, ProviderConfig]
+) -> tuple[str, ...]:
+    """MEDIA_TRUSTED_ORIGINS, or the enabled providers' base URLs when it is not set.
+    ``none`` trusts no origin at all (every media URL must then be public https)."""
+    raw = _get(env, "MEDIA_TRUSTED_ORIGINS")
+    if raw is None:
+        found = (normalise_origin(config.base_url) for config in providers.values())
+        return tuple(dict.fromkeys(origin for origin in found if origin))
+    if raw.lower() == "none":
+        return ()
+    origins: list[str] = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        origin = normalise_origin(part)
+        if origin is None:
+            raise ConfigError(
+                "MEDIA_TRUSTED_ORIGINS",
+                "must be comma-separated origins like https://cdn.example.com or "
+                f"http://127.0.0.1:8000 (scheme://host[:port], no path), got {part.strip()!r}",
+            )
+        origins.append(origin)
+    return tuple(dict.fromkeys(origins))
 
 
 def _database_path(raw: str | None) -> Path:
@@ -216,12 +267,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
 
     token = _get(env, "DISCORD_TOKEN")
     callback_host, callback_port = _callback_listen(env)
+    providers = _provider_configs(env)
     return Settings(
         discord_token=Secret(token) if token else None,
         database_path=_database_path(_get(env, "DATABASE_URL")),
         dev_guild_id=_int(env, "DEV_GUILD_ID", None, minimum=1),
         log_level=log_level,
-        providers=_provider_configs(env),
+        providers=providers,
         sandbox=sandbox_raw in ("1", "true", "yes"),
         default_image_model=_model_setting(env, "DEFAULT_IMAGE_MODEL"),
         default_video_model=_model_setting(env, "DEFAULT_VIDEO_MODEL"),
@@ -236,4 +288,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         callback_url=_callback_url(env),
         callback_host=callback_host,
         callback_port=callback_port,
+        media_trusted_origins=_trusted_origins(env, providers),
+        download_concurrency=_int(env, "DOWNLOAD_CONCURRENCY", 4, minimum=1) or 4,
     )

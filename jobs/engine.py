@@ -20,12 +20,13 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from db.database import Database
 from db.jobs import Job, JobState, JobStore
 from jobs import failures
+from jobs.download import Fetched, MediaFetcher
 from jobs.limits import ProviderGate
-from jobs.media import MediaFile, download_bounded, filename_for
 from jobs.notifier import Notifier, Undeliverable
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
@@ -106,6 +107,7 @@ class JobEngine:
         policy: EnginePolicy | None = None,
         timebase: Timebase | None = None,
         callback_url: Callable[[str, str], str] | None = None,
+        fetcher: MediaFetcher | None = None,
     ) -> None:
         self.db = db
         self.jobs = JobStore(db)
@@ -119,6 +121,12 @@ class JobEngine:
         self._jobs: dict[str, Job] = {}  # the live objects of running jobs
         self._wakeups: dict[str, asyncio.Event] = {}
         self.callback_url = callback_url
+        # Without a fetcher of the bot's own, trust the providers' base URLs (the default of
+        # MEDIA_TRUSTED_ORIGINS); this engine then closes it on stop().
+        self._owns_fetcher = fetcher is None
+        self.fetcher = fetcher or MediaFetcher(
+            trusted_origins=[p.config.base_url for p in providers.values()]
+        )
         self._accepting = True
         self._last_progress: dict[str, float] = {}
         limits = max_in_flight or {}
@@ -182,6 +190,8 @@ class JobEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._owns_fetcher:
+            await self.fetcher.aclose()
 
     async def _hold_if_stopping(self) -> None:
         """No new submit starts once stopping: the job stays queued in the database and is
@@ -436,50 +446,30 @@ class JobEngine:
         if job.result_message_id is None:
             job.charged = min(charge, job.cost)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
-            files: list[MediaFile] = []
-            links = []
-            oversized = False
-            for index, media in enumerate(job.media):
-                try:
-                    data = await download_bounded(provider, media, limit)
-                    oversized = oversized or data is None
-                except ProviderError as exc:
-                    log.warning("job=%s download failed, posting link: %s", job.id, exc)
-                    data = None
-                if data is None:
-                    links.append(media)
-                else:
-                    files.append(
-                        MediaFile(filename_for(media, job.id, index, job.kind), data, media.url)
+            fetched = await self.fetcher.fetch_all(job.id, job.kind, job.media, limit, provider)
+            try:
+                if not fetched.files and not fetched.links:
+                    await self._fail(
+                        job, failures.unfetchable(job), "no result file could be fetched or linked"
                     )
-            if job.posting_started_at is None:
-                await self.jobs.update(job, posting_started_at=self.time.now())
-            else:
-                log.info("job=%s posting again after a restart (same nonce: posted once)", job.id)
-            for attempt in range(self.policy.deliver_attempts):
-                try:
-                    message_id = await self.notifier.deliver(
-                        job, files, links, spec.media_ttl if spec else None, oversized=oversized
-                    )
-                    break
-                except Undeliverable as exc:
-                    log.error("job=%s no way to post the result is left: %s", job.id, exc)
-                    await self._fail(job, failures.undeliverable(), f"delivery: {exc}")
                     return
-                except Exception as exc:
-                    if attempt + 1 >= self.policy.deliver_attempts:
-                        log.error("job=%s delivery failed for good: %r", job.id, exc)
-                        await self._fail(job, failures.unreachable(), f"delivery: {exc!r}")
-                        return
-                    log.warning("job=%s delivery failed, retrying: %r", job.id, exc)
-                    await self.time.sleep(backoff(attempt, self.policy))
+                if job.posting_started_at is None:
+                    await self.jobs.update(job, posting_started_at=self.time.now())
+                else:
+                    log.info("job=%s posting again after a restart (same nonce: once)", job.id)
+                message_id = await self._post(job, fetched, spec.media_ttl if spec else None)
+            finally:
+                fetched.discard()  # temporary files end with the delivery, whatever happened
+            if message_id is None:
+                return
             await self.jobs.update(job, result_message_id=message_id)
             log.info(
-                "job=%s delivered message=%s files=%d links=%d",
+                "job=%s delivered message=%s files=%d links=%d unfetched=%d",
                 job.id,
                 message_id,
-                len(files),
-                len(links),
+                len(fetched.files),
+                len(fetched.links),
+                fetched.unfetched,
             )
         async with self.db.transaction() as conn:
             charged = await self.quota.settle(job, charge, conn=conn)
@@ -495,6 +485,31 @@ class JobEngine:
             await self.notifier.result_posted(job, job.result_message_id or 0)
         except Exception:  # cosmetic: the result is out, its id stored and the job settled
             log.warning("job=%s could not show the delivery on the card", job.id, exc_info=True)
+
+    async def _post(self, job: Job, fetched: Fetched, link_ttl: timedelta | None) -> int | None:
+        """Post the result, retrying passing failures; None when the job failed instead."""
+        for attempt in range(self.policy.deliver_attempts):
+            try:
+                return await self.notifier.deliver(
+                    job,
+                    fetched.files,
+                    fetched.links,
+                    link_ttl,
+                    oversized=fetched.oversized,
+                    unfetched=fetched.unfetched,
+                )
+            except Undeliverable as exc:
+                log.error("job=%s no way to post the result is left: %s", job.id, exc)
+                await self._fail(job, failures.undeliverable(), f"delivery: {exc}")
+                return None
+            except Exception as exc:
+                if attempt + 1 >= self.policy.deliver_attempts:
+                    log.error("job=%s delivery failed for good: %r", job.id, exc)
+                    await self._fail(job, failures.unreachable(), f"delivery: {exc!r}")
+                    return None
+                log.warning("job=%s delivery failed, retrying: %r", job.id, exc)
+                await self.time.sleep(backoff(attempt, self.policy))
+        return None
 
     async def _fail(self, job: Job, failure: str, error: str) -> None:
         async with self.db.transaction() as conn:

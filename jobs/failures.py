@@ -104,6 +104,13 @@ def no_media(job: Job) -> str:
     return f"{job.provider} finished but returned no file."
 
 
+def unfetchable(job: Job) -> str:
+    return (
+        f"{job.provider} finished, but its result could not be fetched safely (it pointed "
+        "somewhere the bot does not download from), so there is nothing to show."
+    )
+
+
 def unreachable() -> str:
     return "Discord kept failing when the bot posted the result, so it could not be shown."
 

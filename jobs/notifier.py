@@ -31,10 +31,14 @@ class Notifier(Protocol):
         link_ttl: timedelta | None,
         *,
         oversized: bool = False,
+        unfetched: int = 0,
     ) -> int:
         """Post the result as a new channel message mentioning the requester; its id.
-        ``links`` are results not attached: over the upload limit (``oversized``) or not
-        downloadable. Raises Undeliverable when no way of posting it is left."""
+        ``files`` may be posted more than once (each post opens them afresh). ``links`` are
+        results not attached: over the upload limit (``oversized``) or not downloadable.
+        ``unfetched`` results are neither: refused and not safe to link, so the member is
+        only told they could not be fetched. Raises Undeliverable when no way of posting it
+        is left."""
 
     async def result_posted(self, job: Job, message_id: int) -> None:
         """After the result's message id is stored: show it on the job card and in the log

@@ -14,8 +14,8 @@ waited out by discord.py (Retry-After) and then retried by the engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import io
 import logging
 import time
 from collections.abc import Callable
@@ -108,11 +108,13 @@ class DiscordNotifier:
         link_ttl: timedelta | None,
         *,
         oversized: bool = False,
+        unfetched: int = 0,
     ) -> int:
         """Post the result; on a refusal, post it smaller or elsewhere (see module docstring).
         Raises Undeliverable when every way was refused; other errors (429 and 5xx after
         discord.py's own retries, connection errors) propagate for the engine to retry."""
-        result = Result(job, self._clock() - job.created_at, files, links, link_ttl, oversized)
+        elapsed = self._clock() - job.created_at
+        result = Result(job, elapsed, files, links, link_ttl, oversized, unfetched)
         destinations = [("channel", self._post_in_channel)]
         if self._token_valid(job):
             destinations.append(("interaction", self._post_as_followup))
@@ -174,15 +176,13 @@ class DiscordNotifier:
         self, job: Job, messages: list[Outgoing], shape: Shape, send, *, nonce_of: str | None
     ) -> Posted:
         """Post the main message (errors propagate), then the follow-ups (best effort: the
-        result is out, a lost extra link is logged)."""
+        result is out, a lost extra link is logged). Each post reads its files from fresh
+        readers, closed afterwards: the same file may be posted again, smaller or elsewhere."""
         first: Posted | None = None
         for part, outgoing in enumerate(messages):
             kwargs = dict(
                 content=outgoing.content or None,
                 embeds=outgoing.embeds,
-                files=[
-                    discord.File(io.BytesIO(f.data), filename=f.filename) for f in outgoing.files
-                ],
                 allowed_mentions=mention_only(job.user_id),
             )
             if nonce_of is not None:
@@ -192,7 +192,9 @@ class DiscordNotifier:
             if view is not None:
                 kwargs["view"] = view
             try:
-                message = await send(**kwargs)
+                with contextlib.ExitStack() as readers:
+                    kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
+                    message = await send(**kwargs)
             except Exception:
                 if first is None:
                     raise
@@ -242,6 +244,14 @@ class DiscordNotifier:
             embed=job_card(job),
             allowed_mentions=mention_only(job.user_id),
         )
+
+
+def _attach(readers: contextlib.ExitStack, media: MediaFile) -> discord.File:
+    """An upload reading ``media`` from the start; the reader is closed when ``readers``
+    closes. discord.File hides its reader's close() until File.close(), so that runs first."""
+    file = discord.File(readers.enter_context(media.open()), filename=media.filename)
+    readers.callback(file.close)
+    return file
 
 
 def _resized_note(exc: discord.HTTPException, shape: Shape) -> str:

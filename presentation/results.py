@@ -66,6 +66,7 @@ class Result:
     links: list[Media]
     link_ttl: timedelta | None
     oversized: bool = False
+    unfetched: int = 0  # files neither attached nor linked: refused, and not safe to link
 
 
 def build(result: Result, shape: Shape, *, note: str = "") -> list[Outgoing]:
@@ -74,7 +75,7 @@ def build(result: Result, shape: Shape, *, note: str = "") -> list[Outgoing]:
     job = result.job
     what, verb = what_was_made(job)
     mention = f"<@{job.user_id}> your {what} {verb} ready!"
-    content = clip(f"{mention} {note}".strip(), CONTENT_MAX)
+    content = clip(" ".join(p for p in (mention, _unfetched_note(result), note) if p), CONTENT_MAX)
     files = result.files if shape is Shape.FULL else []
     links = [m.url for m in result.links]
     if shape is not Shape.FULL:
@@ -96,6 +97,17 @@ def build(result: Result, shape: Shape, *, note: str = "") -> list[Outgoing]:
         messages.append(Outgoing(files=files[start : start + FILES_MAX]))
     messages.extend(_link_messages(overflow, job))
     return messages
+
+
+def _unfetched_note(result: Result) -> str:
+    """The member's words for files the bot would not download and cannot link."""
+    if not result.unfetched:
+        return ""
+    files = plural(result.unfetched, "file")
+    return (
+        f"({files} of this result could not be fetched safely from the provider, so "
+        f"{'it is' if result.unfetched == 1 else 'they are'} not shown.)"
+    )
 
 
 def _result_embed(result: Result) -> discord.Embed:

@@ -32,7 +32,7 @@ follows:
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -308,9 +308,6 @@ class AIVideoAPIProvider(Provider):
         inner = _inner(body)
         candidates = (inner.get("credits"), body.get("credits"), body.get("balance"))
         return _first_number(*candidates, inner.get("balance"))
-
-    def open_media(self, url: str) -> AsyncIterator[bytes]:
-        return self._http.stream(url)
 
     async def aclose(self) -> None:
         await self._http.aclose()

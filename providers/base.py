@@ -15,6 +15,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from providers.errors import NotFound
+
 
 class Kind(StrEnum):
     IMAGE = "image"
@@ -239,9 +241,11 @@ class Provider(ABC):
         """The account's remaining provider credits, or None where the API offers none."""
         return None
 
-    @abstractmethod
     def open_media(self, url: str) -> AsyncIterator[bytes]:
-        """Stream a result file's bytes (the engine bounds the size)."""
+        """Stream a result that is not at an http(s) URL (the sandbox's ``sandbox://`` files).
+        http(s) results are fetched by jobs/download.py under the bot's address, size, time
+        and type rules, on a client that holds no API key, never through an adapter."""
+        raise NotFound(f"{self.id} has no files at {url.partition(':')[0]}: URLs", provider=self.id)
 
     async def aclose(self) -> None:
         """Release the adapter's HTTP client."""

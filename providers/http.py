@@ -1,7 +1,9 @@
 """The transport every HTTP adapter shares: one httpx client, request pacing, and the
 translation of network failures into the error hierarchy.
 
-Keys are sent per request as each document says and are never put in URLs or logs.
+Keys are sent per request as each document says and are never put in URLs or logs. The
+client's own default headers hold no key, and it only ever calls the provider's API: result
+files are fetched by jobs/download.py on a client of its own.
 """
 
 from __future__ import annotations
@@ -12,18 +14,17 @@ import enum
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from providers.errors import OutcomeUnknown, RequestNotSent, UpstreamError
+from providers.errors import OutcomeUnknown, RequestNotSent
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 WRITE_TIMEOUT = 30.0
 POOL_TIMEOUT = 30.0
-MEDIA_READ_TIMEOUT = 120.0
 MAX_RETRY_AFTER = 15 * 60.0  # never trust a Retry-After longer than this
 STATUS_DEADLINE = 15.0  # a status read needs no more; a hung one is abandoned and read again
 LOOKUP_DEADLINE = 10.0  # prices, balances and model lists are answered from caches meanwhile
@@ -186,28 +187,6 @@ class ProviderHTTP:
         except httpx.TransportError as exc:
             raise OutcomeUnknown(
                 f"no answer ({type(exc).__name__})", provider=self.provider_id
-            ) from None
-
-    async def stream(self, url: str) -> AsyncIterator[bytes]:
-        """Stream a result file. Absolute CDN URLs get no API key."""
-        timeout = httpx.Timeout(
-            connect=CONNECT_TIMEOUT, read=MEDIA_READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
-        )
-        try:
-            async with self.client.stream(
-                "GET", url, timeout=timeout, follow_redirects=True
-            ) as response:
-                if response.status_code >= 400:
-                    raise UpstreamError(
-                        f"media download failed with HTTP {response.status_code}",
-                        provider=self.provider_id,
-                        status=response.status_code,
-                    )
-                async for chunk in response.aiter_bytes():
-                    yield chunk
-        except httpx.TransportError as exc:
-            raise UpstreamError(
-                f"media download failed ({type(exc).__name__})", provider=self.provider_id
             ) from None
 
     async def aclose(self) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -308,9 +308,6 @@ class NanaNoBananaProvider(Provider):
         if credits is None:
             raise UpstreamError("the credits answer carried no balance", provider=self.id)
         return credits
-
-    def open_media(self, url: str) -> AsyncIterator[bytes]:
-        return self._http.stream(url)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -33,7 +33,7 @@ Where the document is silent or contradicts itself, and what this adapter does a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -394,9 +394,6 @@ class NanoBananaProvider(Provider):
         if credits is None:
             raise UpstreamError("account/credits gave no credits", provider=self.id)
         return credits
-
-    def open_media(self, url: str) -> AsyncIterator[bytes]:
-        return self._http.stream(url)
 
     async def aclose(self) -> None:
         await self._http.aclose()

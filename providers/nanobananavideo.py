@@ -9,7 +9,7 @@ Two documents describe one service. 000 gives text-to-video, an image-to-video b
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -209,9 +209,6 @@ class NanoBananaVideoProvider(Provider):
         )
         data = self._checked(response)
         return self._read_status(data, _number(_pick(data, "credits_used")))
-
-    def open_media(self, url: str) -> AsyncIterator[bytes]:
-        return self._http.stream(url)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -113,7 +113,7 @@ def result_with(files: int, links: int, *, kind: str = "image") -> Result:
         job=job,
         elapsed=12345.6,
         files=[
-            MediaFile(f"bananabot-{job.id}-{i}.png", b"\x89PNG" * 10, LONG_URL)
+            MediaFile(f"bananabot-{job.id}-{i}.png", data=b"\x89PNG" * 10, source_url=LONG_URL)
             for i in range(files)
         ],
         links=[Media(LONG_URL, thumbnail_url=LONG_URL + "t") for _ in range(links)],
@@ -156,7 +156,7 @@ def test_every_result_message_is_taken(shape, files, links):
 def _upload(media_file: MediaFile):
     from tests.fakediscord.messages import UploadedFile
 
-    return UploadedFile("files[0]", media_file.filename, media_file.data, "image/png")
+    return UploadedFile("files[0]", media_file.filename, media_file.read(), "image/png")
 
 
 def test_balances_and_running_jobs_are_taken():

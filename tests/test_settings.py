@@ -61,6 +61,13 @@ def test_nanobanana_needs_a_base_url():
         ),
         ({"AIVIDEOAPI_API_KEY": "sk-1", "AIVIDEOAPI_CREDIT_RATE": "-1"}, "AIVIDEOAPI_CREDIT_RATE"),
         ({"SANDBOX_PROVIDER": "maybe"}, "SANDBOX_PROVIDER"),
+        ({"MEDIA_TRUSTED_ORIGINS": "cdn.example.com"}, "MEDIA_TRUSTED_ORIGINS"),
+        ({"MEDIA_TRUSTED_ORIGINS": "https://cdn.example.com/files"}, "MEDIA_TRUSTED_ORIGINS"),
+        ({"MEDIA_TRUSTED_ORIGINS": "ftp://cdn.example.com"}, "MEDIA_TRUSTED_ORIGINS"),
+        ({"MEDIA_TRUSTED_ORIGINS": "https://user:pw@cdn.example.com"}, "MEDIA_TRUSTED_ORIGINS"),
+        ({"MEDIA_TRUSTED_ORIGINS": "http://127.0.0.1:99999"}, "MEDIA_TRUSTED_ORIGINS"),
+        ({"DOWNLOAD_CONCURRENCY": "0"}, "DOWNLOAD_CONCURRENCY"),
+        ({"DOWNLOAD_CONCURRENCY": "many"}, "DOWNLOAD_CONCURRENCY"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
@@ -68,6 +75,35 @@ def test_malformed_values_name_the_variable(env, variable):
         load_settings(env)
     assert err.value.variable == variable
     assert str(err.value).startswith(variable)
+
+
+def test_media_trusted_origins_default_to_the_providers_base_urls():
+    settings = load_settings(
+        {
+            "AIVIDEOAPI_API_KEY": "sk-1",
+            "NANOBANANA_API_KEY": "nb_sk_x",
+            "NANOBANANA_BASE_URL": "http://127.0.0.1:8001",
+        }
+    )
+    assert settings.media_trusted_origins == (
+        "http://127.0.0.1:8001",
+        "https://api.aivideoapi.ai:443",
+    )
+    assert settings.download_concurrency == 4
+
+
+def test_media_trusted_origins_replace_the_default_and_are_normalised():
+    settings = load_settings(
+        {
+            "AIVIDEOAPI_API_KEY": "sk-1",
+            "MEDIA_TRUSTED_ORIGINS": "HTTPS://CDN.Example.com, http://[::1]:9000/ ,",
+            "DOWNLOAD_CONCURRENCY": "2",
+        }
+    )
+    assert settings.media_trusted_origins == ("https://cdn.example.com:443", "http://[::1]:9000")
+    assert settings.download_concurrency == 2
+    none = load_settings({"AIVIDEOAPI_API_KEY": "sk-1", "MEDIA_TRUSTED_ORIGINS": "none"})
+    assert none.media_trusted_origins == ()
 
 
 def test_secrets_do_not_show_in_repr():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import BananaBot
+from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy
 from jobs.timebase import FastTimebase
 from settings import Settings, load_settings
@@ -53,14 +54,22 @@ class World:
 
     @contextlib.asynccontextmanager
     async def bot(
-        self, *, speed: float = SPEED, stop_grace: float = 5.0, **overrides: str
+        self,
+        *,
+        speed: float = SPEED,
+        stop_grace: float = 5.0,
+        fetcher: MediaFetcher | None = None,
+        **overrides: str,
     ) -> AsyncIterator[BananaBot]:
         """A fresh bot process (same database file): use twice to simulate a restart."""
         policy = EnginePolicy(
             poll_min=1.0, progress_interval=2.0, backoff_base=0.5, stop_grace=stop_grace
         )
         bot = BananaBot(
-            self.settings(**overrides), timebase=FastTimebase(speed), engine_policy=policy
+            self.settings(**overrides),
+            timebase=FastTimebase(speed),
+            engine_policy=policy,
+            fetcher=fetcher,
         )
         async with run_bot(bot, self.fake, token=TOKEN):
             yield bot

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from db.jobs import JobState
 from db.ledger import consistency_problems
+from jobs.download import Fetched, MediaFetcher
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 from tests.fakediscord import MessageRecord
 
@@ -187,3 +188,72 @@ async def test_a_discord_server_error_is_retried_and_the_result_posted_once(worl
         assert posts == [502, 200]
         assert len(results_in(world, CHANNEL)) == 1
         await assert_charged_once(world, bot)
+
+
+class RecordingFetcher(MediaFetcher):
+    """The bot's fetcher, noting where each downloaded file was kept."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.kept: list[tuple[bool, int]] = []  # (in a temporary file, size)
+
+    async def fetch_all(self, *args, **kwargs) -> Fetched:
+        fetched = await super().fetch_all(*args, **kwargs)
+        self.kept += [(f.on_disk, f.size) for f in fetched.files]
+        return fetched
+
+
+async def test_a_large_result_spooled_to_disk_is_posted_intact_after_a_refusal(world, tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    world.nananobanana.large_results = True  # ~3 MB PNG
+    fetcher = RecordingFetcher(
+        trusted_origins=world.settings().media_trusted_origins,
+        spool_over=256 * 1024,
+        spool_dir=str(spool),
+    )
+    world.fake.fail_next("POST", CHANNEL_POST, 403, MISSING_ACCESS, times=3)
+    async with world.bot(fetcher=fetcher) as bot:
+        rec = await world.slash("image", {"prompt": "a pear", "model": MODEL})
+        await world.fake.wait_until(lambda: rec.followups, what="a followup")
+        await world.idle(bot)
+
+        ((name, data),) = rec.followups[0].files.items()
+        (record,) = world.nananobanana.records.values()
+        served = next(body for body, _type in world.nananobanana.files.values())
+        assert name.endswith(".png") and data == served  # read again from the start
+        assert fetcher.kept == [(True, len(served))] and len(served) > 1024 * 1024
+        assert list(spool.iterdir()) == []  # removed when the delivery ended
+        assert record  # one provider task
+        await assert_charged_once(world, bot)
+
+
+async def test_a_result_that_may_not_be_fetched_is_named_not_linked(world):
+    world.nananobanana.redirect_file = lambda name: "http://10.0.0.1/internal.png"
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "a pear", "model": MODEL})
+        await world.fake.wait_until(lambda: world.nananobanana.records, what="a task")
+        await world.idle(bot)
+
+        card = rec.original.embeds[0]
+        assert card["title"] == "Could not make your image"
+        assert "could not be fetched safely" in card["description"]
+        assert "10.0.0.1" not in str(world.fake.messages) + str(rec.original)
+        await assert_charged_once(world, bot, charged=False)
+
+
+async def test_a_result_partly_refused_says_so_in_the_result_message(world):
+    world.nanobanana.redirect_file = lambda name: (
+        "https://169.254.169.254/latest/meta-data" if name.endswith("-1.png") else None
+    )
+    async with world.bot() as bot:
+        await world.slash(
+            "image", {"prompt": "two pears", "model": "nanobanana:nano-banana", "count": 2}
+        )
+        result = await world.result_message()
+        await world.idle(bot)
+
+        assert "1 file of this result could not be fetched safely" in result.content
+        assert len(result.files) == 1
+        assert "169.254" not in str(result)
+        assert len(world.nanobanana.tasks) == 1

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+import httpx
 from aiohttp import web
 
 from providers.imaging import make_png
@@ -39,6 +40,9 @@ class EmulatorBase:
         self.clock = Clock()
         self.requests: list[tuple[str, str, dict | None]] = []  # (method, path, json body)
         self.files: dict[str, tuple[bytes, str]] = {}  # name -> (bytes, content type)
+        # name -> where /files/<name> redirects instead (None: served as usual)
+        self.redirect_file: Callable[[str], str | None] | None = None
+        self.file_headers: list[dict[str, str]] = []  # the headers of every /files/ request
         #: path -> real seconds every answer on that path is held back (a slow provider)
         self.hold: dict[str, float] = {}
 
@@ -60,6 +64,10 @@ class EmulatorBase:
 
     async def _serve_file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        self.file_headers.append(dict(request.headers))
+        location = self.redirect_file(name) if self.redirect_file else None
+        if location is not None:
+            raise web.HTTPFound(location)
         if name not in self.files:
             return web.Response(status=404, text="not found")
         body, content_type = self.files[name]
@@ -67,6 +75,15 @@ class EmulatorBase:
 
     def file_routes(self) -> list[web.RouteDef]:
         return [web.get("/files/{name}", self._serve_file)]
+
+
+async def fetch_file(url: str) -> bytes:
+    """A result file's bytes, fetched as a plain client would (no API key): adapters return
+    URLs; the bot downloads them with jobs.download, tested on its own."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url)
+        response.raise_for_status()
+        return response.content
 
 
 @contextlib.asynccontextmanager

@@ -65,12 +65,23 @@ class RecordingTimebase(FastTimebase):
         return await super().wait(event, seconds)
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A file as the member received it (read at delivery: the engine discards the
+    MediaFile's temporary file once the delivery ends)."""
+
+    filename: str
+    data: bytes
+    source_url: str
+    spooled: bool  # it was in a temporary file, not in memory
+
+
 @dataclass
 class Delivery:
     job_id: str
     user_id: int
     channel_id: int
-    files: list[MediaFile]
+    files: list[Posted]
     links: list[Media]
     link_ttl: timedelta | None
     message_id: int
@@ -89,6 +100,7 @@ class RecordingNotifier:
     oversized: list[bool] = field(default_factory=list)  # per delivery attempt
     #: Called when delivery begins (the provider's slot was just given back).
     on_delivery_start: Callable[[Job], None] | None = None
+    unfetched: list[int] = field(default_factory=list)  # per delivery attempt
     _ids: itertools.count = field(default_factory=lambda: itertools.count(900_000))
 
     async def progress(self, job: Job, queue_position: int | None) -> None:
@@ -107,15 +119,23 @@ class RecordingNotifier:
         link_ttl: timedelta | None,
         *,
         oversized: bool = False,
+        unfetched: int = 0,
     ) -> int:
         self.oversized.append(oversized)
+        self.unfetched.append(unfetched)
         if self.deliver_errors > 0:
             self.deliver_errors -= 1
             raise ConnectionError("the channel message could not be posted")
         message_id = next(self._ids)
         self.deliveries.append(
             Delivery(
-                job.id, job.user_id, job.channel_id, list(files), list(links), link_ttl, message_id
+                job.id,
+                job.user_id,
+                job.channel_id,
+                [Posted(f.filename, f.read(), f.source_url, f.on_disk) for f in files],
+                list(links),
+                link_ttl,
+                message_id,
             )
         )
         return message_id

@@ -23,7 +23,7 @@ from providers.errors import (
     UpstreamError,
 )
 from tests.emulators.aivideoapi import AIVideoAPIEmulator
-from tests.emulators.base import EmulatorBase, serve
+from tests.emulators.base import EmulatorBase, fetch_file, serve
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -58,7 +58,7 @@ async def finished(provider, task_id: str, request: GenerationRequest) -> TaskSt
 
 
 async def read_all(provider, url: str) -> bytes:
-    return b"".join([chunk async for chunk in provider.open_media(url)])
+    return await fetch_file(url)
 
 
 def sent_bodies(emulator, path: str) -> list[dict]:

@@ -19,7 +19,7 @@ from providers.errors import (
     UpstreamError,
 )
 from providers.nananobanana import NanaNoBananaProvider
-from tests.emulators.base import serve
+from tests.emulators.base import fetch_file, serve
 from tests.emulators.nananobanana import NanaNoBananaEmulator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -164,7 +164,7 @@ async def test_submit_follow_and_download(emulator, provider):
     assert done.state is TaskState.SUCCEEDED
     assert len(done.media) == 2
     assert done.cost == 2
-    data = b"".join([chunk async for chunk in provider.open_media(done.media[0].url)])
+    data = await fetch_file(done.media[0].url)
     assert data.startswith(PNG_SIGNATURE)
 
 

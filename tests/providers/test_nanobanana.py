@@ -22,7 +22,7 @@ from providers.nanobanana import (
     _media_urls,
     _progress,
 )
-from tests.emulators.base import serve
+from tests.emulators.base import fetch_file, serve
 from tests.emulators.nanobanana import NanoBananaEmulator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -214,7 +214,7 @@ async def test_image_lifecycle_pending_processing_completed(emulator, provider):
     done = await finish(provider, emulator, submission.task_id, request)
     assert done.state is TaskState.SUCCEEDED and done.progress == 100
     assert len(done.media) == 2 and done.media[0].content_type == "image/png"
-    data = b"".join([chunk async for chunk in provider.open_media(done.media[1].url)])
+    data = await fetch_file(done.media[1].url)
     assert data.startswith(PNG_SIGNATURE)
 
 
@@ -254,7 +254,7 @@ async def test_video_lifecycle_succeeded_with_mp4(emulator, provider):
     assert (await provider.status(submission.task_id, request)).state is TaskState.RUNNING
     done = await finish(provider, emulator, submission.task_id, request)
     assert done.state is TaskState.SUCCEEDED and done.media[0].content_type == "video/mp4"
-    data = b"".join([chunk async for chunk in provider.open_media(done.media[0].url)])
+    data = await fetch_file(done.media[0].url)
     assert data[4:8] == b"ftyp" and len(data) > 4000
     assert ("GET", "/api/v1/videos/status", None) in emulator.requests
 
@@ -318,7 +318,7 @@ async def test_large_results_are_real_multi_megabyte_pngs(emulator, provider):
     request = image()
     submission = await provider.submit(request)
     done = await finish(provider, emulator, submission.task_id, request)
-    data = b"".join([chunk async for chunk in provider.open_media(done.media[0].url)])
+    data = await fetch_file(done.media[0].url)
     assert data.startswith(PNG_SIGNATURE) and len(data) > 2_500_000
 
 

@@ -20,7 +20,7 @@ from providers.errors import (
     UpstreamError,
 )
 from providers.nanobananavideo import NanoBananaVideoProvider
-from tests.emulators.base import serve
+from tests.emulators.base import fetch_file, serve
 from tests.emulators.nanobananavideo import IMAGE_PATH, STATUS_PATH, TEXT_PATH
 from tests.emulators.nanobananavideo import NanoBananaVideoEmulator as Emulator
 
@@ -53,7 +53,7 @@ def animate(emulator, model: str, **kw):
 
 
 async def read_all(provider, url: str) -> bytes:
-    return b"".join([chunk async for chunk in provider.open_media(url)])
+    return await fetch_file(url)
 
 
 def mocked(response: httpx.Response) -> NanoBananaVideoProvider:
