@@ -83,9 +83,11 @@ def queue_too_long(job: Job) -> str:
 
 
 def outcome_unknown(job: Job) -> str:
+    """No answer, a dropped connection, or an error that may come after the task was made:
+    the job is not sent again (it could be paid twice) and the member is not charged."""
     return (
-        f"{job.provider} did not answer when the job was sent, so it was not charged. "
-        "Please try again."
+        f"{job.provider} did not confirm that the job started (no answer, or an error), so "
+        "it was not charged. Please try again."
     )
 
 

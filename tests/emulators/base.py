@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import httpx
 from aiohttp import web
@@ -32,6 +33,26 @@ class Clock:
         self.offset += seconds
 
 
+@dataclass
+class Break:
+    """A transport fault for the next matching request(s), beyond an HTTP error status:
+
+    * ``reset``     — the connection is dropped before the request is handled;
+    * ``lost``      — handled (a task may be created), then dropped before the answer;
+    * ``malformed`` — a 200 whose body is not JSON;
+    * ``hang``      — ``seconds`` of silence, then handled as usual (a client that gave up
+      meanwhile still leaves the provider's work behind);
+    * ``status``    — an HTTP error ``status`` with a plain JSON error body, not handled.
+    """
+
+    method: str
+    path: str  # a prefix of the request path
+    kind: str
+    seconds: float = 0.0
+    times: int = 1
+    status: int = 500
+
+
 class EmulatorBase:
     """Common state: the base URL once served, recorded requests, and a file store."""
 
@@ -45,6 +66,30 @@ class EmulatorBase:
         self.file_headers: list[dict[str, str]] = []  # the headers of every /files/ request
         #: path -> real seconds every answer on that path is held back (a slow provider)
         self.hold: dict[str, float] = {}
+        self.breaks: list[Break] = []  # see break_next
+
+    def break_next(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        *,
+        seconds: float = 0.0,
+        times: int = 1,
+        status: int = 500,
+    ) -> None:
+        """Break the next ``times`` requests of ``method`` on a path starting with ``path``
+        in the way ``kind`` says (see Break)."""
+        if kind not in ("reset", "lost", "malformed", "hang", "status"):
+            raise ValueError(f"unknown break {kind!r}")
+        self.breaks.append(Break(method.upper(), path, kind, seconds, times, status))
+
+    def _take_break(self, method: str, path: str) -> Break | None:
+        for fault in self.breaks:
+            if fault.times > 0 and fault.method == method and path.startswith(fault.path):
+                fault.times -= 1
+                return fault
+        return None
 
     async def held(self, path: str) -> None:
         """Wait as long as ``hold`` says for ``path``; each emulator's gate calls it after
@@ -86,10 +131,36 @@ async def fetch_file(url: str) -> bytes:
         return response.content
 
 
+def _breaks(emulator: EmulatorBase):
+    """Innermost middleware: applies ``emulator.breaks`` after the emulator's own gate has
+    recorded and authenticated the request."""
+
+    @web.middleware
+    async def breaks(request: web.Request, handler) -> web.StreamResponse:
+        fault = emulator._take_break(request.method, request.path)
+        if fault is None:
+            return await handler(request)
+        if fault.kind == "status":
+            return web.json_response({"error": f"injected {fault.status}"}, status=fault.status)
+        if fault.kind == "malformed":
+            return web.Response(text="<html>502 upstream</html>", content_type="application/json")
+        if fault.kind == "hang":
+            await asyncio.sleep(fault.seconds)
+            return await handler(request)
+        if fault.kind == "lost":
+            await handler(request)
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError  # nothing more is written on a dropped connection
+
+    return breaks
+
+
 @contextlib.asynccontextmanager
 async def serve(emulator: EmulatorBase) -> AsyncIterator[EmulatorBase]:
     """Run ``emulator`` on 127.0.0.1 with a free port; sets ``emulator.base_url``."""
     app = emulator.build_app()
+    app.middlewares.append(_breaks(emulator))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -136,8 +136,8 @@ async def test_a_submit_whose_outcome_is_unknown_is_never_sent_again(harness, im
     assert image_provider.submits == 1
     (told,) = harness.notifier.failed_with(job.id)
     assert told == (
-        "nananobanana did not answer when the job was sent, so it was not charged. "
-        "Please try again."
+        "nananobanana did not confirm that the job started (no answer, or an error), so it "
+        "was not charged. Please try again."
     )
 
 
