@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 BALANCE_CACHE_SECONDS = 60.0  # balances move with every job; a minute old is fine for a glance
 BALANCE_TIMEOUT = 5.0  # a moderator aid, fetched after the deferral: not worth a longer wait
+BALANCE_FAILURE_SECONDS = 30.0  # a failed balance is not asked again before this: the account's
+# request budget belongs to submits and status reads
 UNAVAILABLE = "unavailable right now"
 NO_PRICE = "price not known yet"
 
@@ -39,7 +41,7 @@ class CreditsCog(commands.Cog):
     def __init__(self, bot: BananaBot) -> None:
         self.bot = bot
         # provider id -> its account balance (None: the API offers none)
-        self._balances: TTLCache[str, float | None] = TTLCache(
+        self._balances: TTLCache[str, float | str | None] = TTLCache(
             max(1, len(bot.registry.providers)), BALANCE_CACHE_SECONDS
         )
 
@@ -117,6 +119,7 @@ class CreditsCog(commands.Cog):
                 value = await asyncio.wait_for(provider.balance(), BALANCE_TIMEOUT)
             except Exception as exc:  # a moderator aid; never fail the command for it
                 log.warning("balance check failed provider=%s: %r", provider_id, exc)
+                self._balances.set(provider_id, UNAVAILABLE, ttl=BALANCE_FAILURE_SECONDS)
                 return provider_id, UNAVAILABLE
             self._balances.set(provider_id, value)
             return provider_id, value

@@ -166,3 +166,20 @@ async def test_a_result_button_defers_while_its_price_is_slow(world):
         await world.idle(bot)
         assert (await bot.quota.balance(GUILD, BOB)).used == 10
         assert world.fake.bot_errors == []
+
+
+async def test_a_failed_balance_is_not_asked_again_at_once(world):
+    """A provider whose balance endpoint fails is shown as unavailable, and the next
+    /credits answers at once from that instead of spending the account's request budget."""
+    world.nananobanana.break_next("GET", "/api/v1/credits", "status", status=500)
+    async with world.bot():
+        first = await world.slash("credits", user=MOD)
+        reply = await world.fake.wait_for_original(first, timeout=HOLD + 5)
+        assert "nananobanana: unavailable right now" in fields(reply)["Provider accounts"]
+        asked = [r for r in world.nananobanana.requests if r[1] == "/api/v1/credits"]
+
+        again = await world.slash("credits", user=MOD)
+        callback = await answered_in_time(world, again)
+        assert callback.type == ANSWERED  # every balance known or known to fail: no deferral
+        assert "nananobanana: unavailable right now" in fields(again.original)["Provider accounts"]
+        assert [r for r in world.nananobanana.requests if r[1] == "/api/v1/credits"] == asked
