@@ -135,16 +135,6 @@ class JobStore:
         )
         return [_from_row(r) for r in rows]
 
-    @staticmethod
-    async def count_running(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-        async with conn.execute(
-            "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? "
-            "AND state NOT IN ('completed', 'failed')",
-            (guild_id, user_id),
-        ) as cur:
-            (count,) = await cur.fetchone()
-        return count
-
     async def submitted_since(self, provider: str, since: float) -> list[float]:
         """Submit times of a provider's jobs since ``since`` (for generation windows)."""
         rows = await self.db.fetchall(

@@ -51,23 +51,81 @@ _OPEN_RESERVES = (
 
 
 async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
+    """One statement (one trip to the database thread): reservations are on the hot path."""
     member = (guild_id, user_id)
+    rows = await conn.execute_fetchall(
+        "SELECT"
+        " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ?"
+        "  AND period = ?),"
+        " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?),"
+        f" (SELECT SUM(r.amount) {_OPEN_RESERVES}),"
+        f" (SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?)",
+        (*member, period, *member, *member, *member, period),
+    )
+    (allowance_delta, bonus, reserved, reserved_allowance) = next(iter(rows))
     return Sums(
-        allowance_delta=await _scalar(
-            conn,
-            "SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ? "
-            "AND period = ?",
-            (*member, period),
+        allowance_delta=int(allowance_delta or 0),
+        bonus=int(bonus or 0),
+        reserved=int(reserved or 0),
+        reserved_allowance=int(reserved_allowance or 0),
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Everything a balance is computed from, read in one statement."""
+
+    own: int | None  # the member's own allowance setting
+    role: int | None  # the highest setting among the member's roles
+    default: int | None  # the server's default
+    sums: Sums
+    running_jobs: int
+
+
+async def standing(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: list[int], period: str
+) -> Standing:
+    """A member's allowance settings, ledger sums and running jobs in one trip to the
+    database thread: every command's reservation reads this."""
+    member = (guild_id, user_id)
+    marks = ", ".join("?" for _ in role_ids) or "NULL"
+    rows = await conn.execute_fetchall(
+        "SELECT"
+        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user'"
+        "  AND target_id = ?),"
+        " (SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role'"
+        f"  AND target_id IN ({marks})),"
+        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild'"
+        "  AND target_id = ?),"
+        " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ?"
+        "  AND period = ?),"
+        " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?),"
+        f" (SELECT SUM(r.amount) {_OPEN_RESERVES}),"
+        f" (SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?),"
+        " (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ?"
+        "  AND state NOT IN ('completed', 'failed'))",
+        (
+            *member,
+            guild_id,
+            *role_ids,
+            guild_id,
+            guild_id,
+            *member,
+            period,
+            *member,
+            *member,
+            *member,
+            period,
+            *member,
         ),
-        bonus=await _scalar(
-            conn, "SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?", member
-        ),
-        reserved=await _scalar(conn, f"SELECT SUM(r.amount) {_OPEN_RESERVES}", member),
-        reserved_allowance=await _scalar(
-            conn,
-            f"SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?",
-            (*member, period),
-        ),
+    )
+    own, role, default, delta, bonus, reserved, reserved_allowance, running = next(iter(rows))
+    return Standing(
+        own,
+        role,
+        default,
+        Sums(int(delta or 0), int(bonus or 0), int(reserved or 0), int(reserved_allowance or 0)),
+        int(running),
     )
 
 
@@ -164,27 +222,19 @@ async def allowance_settings(
     conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: list[int]
 ) -> tuple[int | None, int | None, int | None]:
     """(member's own, highest of the given roles', server default) — None where unset."""
-    async with conn.execute(
-        "SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user' AND target_id = ?",
-        (guild_id, user_id),
-    ) as cur:
-        own = await cur.fetchone()
-    role_amount = None
-    if role_ids:
-        marks = ", ".join("?" for _ in role_ids)
-        async with conn.execute(
-            f"SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role' "
-            f"AND target_id IN ({marks})",
-            (guild_id, *role_ids),
-        ) as cur:
-            row = await cur.fetchone()
-        role_amount = row[0] if row else None
-    async with conn.execute(
-        "SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild' AND target_id = ?",
-        (guild_id, guild_id),
-    ) as cur:
-        default = await cur.fetchone()
-    return (own[0] if own else None, role_amount, default[0] if default else None)
+    marks = ", ".join("?" for _ in role_ids) or "NULL"
+    rows = await conn.execute_fetchall(
+        "SELECT"
+        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user'"
+        "  AND target_id = ?),"
+        " (SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role'"
+        f"  AND target_id IN ({marks})),"
+        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild'"
+        "  AND target_id = ?)",
+        (guild_id, user_id, guild_id, *role_ids, guild_id, guild_id),
+    )
+    own, role, default = next(iter(rows))
+    return own, role, default
 
 
 async def set_allowance(

@@ -162,10 +162,19 @@ class JobEngine:
             self._spawn(job)
         return len(unfinished)
 
+    def join_queue(self, job: Job) -> int | None:
+        """Give a new job its place in its provider's queue before it starts; its position."""
+        gate = self.gates.get(job.provider)
+        if gate is None:
+            return None
+        gate.join(job.id)
+        return gate.position(job.id)
+
     def enqueue(self, job: Job) -> None:
         """Start a job already stored (with its reservation) by QuotaService.reserve_job."""
-        if not self._accepting:
-            raise RuntimeError("the engine is stopping")
+        if not self._accepting:  # reserved just as the bot began stopping
+            log.info("job=%s stored while stopping; it starts after the restart", job.id)
+            return
         self._spawn(job)
 
     @property

@@ -105,7 +105,8 @@ async def start_generation(
         updated_at=now,
         application_id=interaction.application_id,
         interaction_token=interaction.token,
-        ack_expires_at=None,  # no progress edits until the acknowledgement exists
+        # the card's progress edits may start once it exists (the job starts after it)
+        ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
@@ -118,8 +119,9 @@ async def start_generation(
         job.model,
         cost,
     )
-    bot.engine.enqueue(job)
-    card = job_card(job, bot.engine.queue_position(job))
+    # The job starts only after the card is out: nothing competes with the reply, and the
+    # engine's progress edits never race the message they edit.
+    card = job_card(job, bot.engine.join_queue(job))
     try:
         if deferred:  # the "thinking…" message becomes the job card
             await interaction.edit_original_response(
@@ -130,9 +132,9 @@ async def start_generation(
                 embed=card, allowed_mentions=discord.AllowedMentions.none()
             )
     except discord.HTTPException as exc:
-        # The job is stored and running; its result still arrives as a channel message.
+        # The job is stored and runs; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
-        return job
-    # Progress edits start only now that the card exists.
-    await bot.engine.jobs.update(job, ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN)
+        await bot.engine.jobs.update(job, ack_expires_at=None)
+    finally:
+        bot.engine.enqueue(job)
     return job

@@ -8,6 +8,8 @@ the balance, so concurrent commands can never overspend.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -17,10 +19,13 @@ from datetime import UTC, datetime
 from db import ledger
 from db.database import Database
 from db.jobs import Job, JobStore
-from jobs.errors import InsufficientCredits, TooManyJobs
+from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
 from quota.periods import PERIODS, period_end, period_key
 
 log = logging.getLogger(__name__)
+
+RESERVE_BATCH_MAX = 200  # reservations written in one transaction at most: a burst of commands
+# shares commits, yet one batch holds the write lock for tens of milliseconds at most
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,15 @@ class Balance:
     allowance_left: int  # the part of ``left`` that comes from this period's allowance
     resets_at: datetime | None
     running_jobs: int = 0
+
+
+@dataclass
+class _Pending:
+    """A reservation waiting for its batch."""
+
+    job: Job
+    roles: list[int]
+    outcome: asyncio.Future[Balance]
 
 
 class QuotaService:
@@ -58,6 +72,8 @@ class QuotaService:
         self.default_credits = default_credits
         self.max_jobs_per_user = max_jobs_per_user
         self.clock = clock
+        self._pending: list[_Pending] = []
+        self._batcher: asyncio.Task[None] | None = None
 
     def _period_at(self, now: float) -> str:
         return period_key(self.period, datetime.fromtimestamp(now, UTC))
@@ -70,18 +86,18 @@ class QuotaService:
 
     async def _allowance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> int:
         own, role, default = await ledger.allowance_settings(conn, guild_id, user_id, role_ids)
-        for value in (own, role, default):
-            if value is not None:
-                return value
-        return self.default_credits
+        return self._first_set(own, role, default)
+
+    def _first_set(self, *settings: int | None) -> int:
+        return next((value for value in settings if value is not None), self.default_credits)
 
     async def _balance(
         self, conn, guild_id: int, user_id: int, role_ids: list[int], now: float
     ) -> Balance:
-        allowance = await self._allowance(conn, guild_id, user_id, role_ids)
-        sums = await ledger.sums(conn, guild_id, user_id, self._period_at(now))
+        standing = await ledger.standing(conn, guild_id, user_id, role_ids, self._period_at(now))
+        allowance = self._first_set(standing.own, standing.role, standing.default)
+        sums = standing.sums
         allowance_left = allowance + sums.allowance_delta  # open reservations already subtracted
-        running = await JobStore.count_running(conn, guild_id, user_id)
         return Balance(
             allowance=allowance,
             used=-sums.allowance_delta - sums.reserved_allowance,
@@ -90,7 +106,7 @@ class QuotaService:
             left=max(0, allowance_left) + sums.bonus,
             allowance_left=max(0, allowance_left),
             resets_at=period_end(self.period, datetime.fromtimestamp(now, UTC)),
-            running_jobs=running,
+            running_jobs=standing.running_jobs,
         )
 
     async def balance(
@@ -110,46 +126,87 @@ class QuotaService:
     # --- the job path ---------------------------------------------------------------------
 
     async def reserve_job(self, job: Job, role_ids: list[int] | None = None) -> Balance:
-        """Store ``job`` and reserve its cost, or raise without changing anything.
+        """Store ``job`` and reserve its cost, or raise without changing anything; the
+        member's balance after it.
 
         The reservation takes the period's remaining allowance first, then bonus credits, and
         records the period it was made in (its settle or refund carries the same period).
+        Reservations that arrive together share one transaction (see _reserve_batches), each
+        still checked against what the ones before it in the batch took.
         """
         if job.cost < 0:
             raise ValueError(f"job {job.id} has a negative cost ({job.cost})")
-        roles = list(role_ids or ())
-        async with self.db.transaction() as conn:
-            now = self.clock()
-            balance = await self._balance(conn, job.guild_id, job.user_id, roles, now)
-            if balance.running_jobs >= self.max_jobs_per_user:
-                raise TooManyJobs(
-                    f"You already have {balance.running_jobs} generation"
-                    f"{'s' if balance.running_jobs != 1 else ''} running; the limit is "
-                    f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
-                    "finish and try again."
-                )
-            if job.cost > balance.left:
-                raise InsufficientCredits(
-                    _not_enough(job.cost, balance), cost=job.cost, left=balance.left
-                )
-            from_allowance = min(job.cost, balance.allowance_left)
-            from_bonus = job.cost - from_allowance
-            await JobStore.insert(conn, job)
-            await ledger.append(
-                conn,
-                guild_id=job.guild_id,
-                user_id=job.user_id,
-                kind="reserve",
-                amount=job.cost,
-                allowance_delta=-from_allowance,
-                bonus_delta=-from_bonus,
-                period=self._period_at(now),
-                job_id=job.id,
-                actor_id=job.user_id,
-                reason=_reason(f"/{job.command} {job.model}"),
-                created_at=now,
+        pending = _Pending(job, list(role_ids or ()), asyncio.get_running_loop().create_future())
+        self._pending.append(pending)
+        if self._batcher is None or self._batcher.done():
+            self._batcher = asyncio.create_task(self._reserve_batches(), name="reservations")
+        return await pending.outcome
+
+    async def _reserve_batches(self) -> None:
+        """Write waiting reservations, up to RESERVE_BATCH_MAX per transaction. A member's
+        refusal writes nothing and touches no one else's; an error of the database fails
+        the whole batch, whose transaction then wrote nothing."""
+        while self._pending:
+            batch = self._pending[:RESERVE_BATCH_MAX]
+            del self._pending[: len(batch)]
+            outcomes: list[Balance | Exception] = []
+            try:
+                async with self.db.transaction() as conn:
+                    now = self.clock()
+                    for pending in batch:
+                        try:
+                            outcomes.append(await self._reserve(conn, pending, now))
+                        except UserFacingError as refusal:
+                            outcomes.append(refusal)
+            except Exception as exc:
+                outcomes = [exc] * len(batch)
+            for pending, outcome in zip(batch, outcomes, strict=True):
+                if pending.outcome.done():  # the caller gave up waiting
+                    continue
+                if isinstance(outcome, Exception):
+                    pending.outcome.set_exception(outcome)
+                else:
+                    pending.outcome.set_result(outcome)
+
+    async def _reserve(self, conn, pending: _Pending, now: float) -> Balance:
+        job = pending.job
+        balance = await self._balance(conn, job.guild_id, job.user_id, pending.roles, now)
+        if balance.running_jobs >= self.max_jobs_per_user:
+            raise TooManyJobs(
+                f"You already have {balance.running_jobs} generation"
+                f"{'s' if balance.running_jobs != 1 else ''} running; the limit is "
+                f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
+                "finish and try again."
             )
-            return await self._balance(conn, job.guild_id, job.user_id, roles, now)
+        if job.cost > balance.left:
+            raise InsufficientCredits(
+                _not_enough(job.cost, balance), cost=job.cost, left=balance.left
+            )
+        from_allowance = min(job.cost, balance.allowance_left)
+        from_bonus = job.cost - from_allowance
+        await JobStore.insert(conn, job)
+        await ledger.append(
+            conn,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            kind="reserve",
+            amount=job.cost,
+            allowance_delta=-from_allowance,
+            bonus_delta=-from_bonus,
+            period=self._period_at(now),
+            job_id=job.id,
+            actor_id=job.user_id,
+            reason=_reason(f"/{job.command} {job.model}"),
+            created_at=now,
+        )
+        return dataclasses.replace(  # what a fresh read would say, without reading again
+            balance,
+            reserved=balance.reserved + job.cost,
+            bonus=balance.bonus - from_bonus,
+            left=balance.left - job.cost,
+            allowance_left=balance.allowance_left - from_allowance,
+            running_jobs=balance.running_jobs + 1,
+        )
 
     async def settle(self, job: Job, charged: int, *, conn=None) -> int:
         """Charge ``charged`` (clamped to 0..the reservation) and release the rest, giving it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -17,14 +18,14 @@ from tests.quota.helpers import job_count, ledger_rows, make_job, make_service, 
 def slow_reads(monkeypatch):
     """Widen the read-check-write window: without a write lock taken before the read, two
     reservations would both see the same balance."""
-    real = ledger.sums
+    real = ledger.standing
 
     async def slow(*args, **kwargs):
-        sums = await real(*args, **kwargs)
+        standing = await real(*args, **kwargs)
         await asyncio.sleep(0.002)
-        return sums
+        return standing
 
-    monkeypatch.setattr(service_module.ledger, "sums", slow)
+    monkeypatch.setattr(service_module.ledger, "standing", slow)
 
 
 async def _race(services, jobs):
@@ -166,3 +167,52 @@ async def test_concurrent_take_away_grant_and_reservations_never_overspend_bonus
     balance = await quota.balance(1, 10)
     assert balance.bonus >= 0 and balance.left == 12 - reserved - taken
     assert await ledger.consistency_problems(db) == []
+
+
+async def test_a_burst_shares_transactions_and_each_member_is_judged_alone(db, clock):
+    """Reservations arriving together are written in shared transactions: members with
+    credits get theirs, the one without is refused, and the refusal writes nothing."""
+    quota = make_service(db, clock, default_credits=10)
+    burst = [make_job(user_id=100 + i, cost=4) for i in range(60)]
+    broke = make_job(user_id=999, cost=11)
+    commits = 0
+    real_transaction = db.transaction
+
+    def counting_transaction():
+        nonlocal commits
+        commits += 1
+        return real_transaction()
+
+    db.transaction = counting_transaction
+    results = await asyncio.gather(
+        *(quota.reserve_job(job) for job in [*burst[:30], broke, *burst[30:]]),
+        return_exceptions=True,
+    )
+    assert commits < 10  # 61 reservations, a handful of transactions
+    assert isinstance(results[30], InsufficientCredits)
+    assert all(r.left == 6 and r.reserved == 4 for i, r in enumerate(results) if i != 30)
+    assert await job_count(db) == 60
+    assert await db.fetchone("SELECT 1 FROM ledger WHERE job_id = ?", (broke.id,)) is None
+    assert await ledger.consistency_problems(db) == []
+
+
+async def test_a_database_error_fails_its_batch_and_writes_nothing(db, clock, monkeypatch):
+    quota = make_service(db, clock, default_credits=10)
+    real_append = service_module.ledger.append
+    calls = 0
+
+    async def append_fails_once(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real_append(*args, **kwargs)
+
+    monkeypatch.setattr(service_module.ledger, "append", append_fails_once)
+    jobs = [make_job(user_id=200 + i, cost=1) for i in range(5)]
+    results = await asyncio.gather(*(quota.reserve_job(j) for j in jobs), return_exceptions=True)
+    assert all(isinstance(r, sqlite3.OperationalError) for r in results)
+    assert await job_count(db) == 0 and await ledger_rows(db) == []
+
+    after = await quota.reserve_job(make_job(user_id=300, cost=1))  # the next batch is fine
+    assert after.left == 9
