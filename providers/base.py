@@ -189,6 +189,7 @@ class ProviderConfig:
     base_url: str
     credit_rate: float = 1.0
     max_concurrency: int | None = None
+    requests_per_minute: int | None = None  # an account's raised budget; None: the documented
 
 
 class Provider(ABC):
@@ -202,6 +203,10 @@ class Provider(ABC):
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+        if config.requests_per_minute:  # the account's own budget replaces the documented one
+            self.limits = dataclasses.replace(
+                type(self).limits, requests_per_minute=config.requests_per_minute
+            )
 
     @abstractmethod
     def models(self) -> Sequence[ModelSpec]:

@@ -67,6 +67,10 @@ def test_nanobanana_needs_a_base_url():
         ({"MEDIA_TRUSTED_ORIGINS": "https://user:pw@cdn.example.com"}, "MEDIA_TRUSTED_ORIGINS"),
         ({"MEDIA_TRUSTED_ORIGINS": "http://127.0.0.1:99999"}, "MEDIA_TRUSTED_ORIGINS"),
         ({"DOWNLOAD_CONCURRENCY": "0"}, "DOWNLOAD_CONCURRENCY"),
+        (
+            {"AIVIDEOAPI_API_KEY": "sk-1", "AIVIDEOAPI_REQUESTS_PER_MINUTE": "lots"},
+            "AIVIDEOAPI_REQUESTS_PER_MINUTE",
+        ),
         ({"DOWNLOAD_CONCURRENCY": "many"}, "DOWNLOAD_CONCURRENCY"),
     ],
 )
@@ -172,3 +176,23 @@ def test_env_example_documents_every_variable_the_bot_reads():
     read -= {"INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL"}
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
+
+
+async def test_a_raised_request_budget_replaces_the_documented_one():
+    from providers.registry import ProviderRegistry
+
+    settings = load_settings(
+        {
+            "NANOBANANA_API_KEY": "nb-key",
+            "NANOBANANA_BASE_URL": "https://nb.example",
+            "NANOBANANA_REQUESTS_PER_MINUTE": "600",
+            "AIVIDEOAPI_API_KEY": "sk-1",
+        }
+    )
+    assert settings.providers["nanobanana"].requests_per_minute == 600
+    registry = ProviderRegistry.from_settings(settings)
+    nanobanana = registry.providers["nanobanana"]
+    assert nanobanana.limits.requests_per_minute == 600  # documented: 60
+    assert nanobanana._http.pacer.limit == 600
+    assert registry.providers["aivideoapi"]._http.pacer is None  # none documented, none set
+    await registry.aclose()
