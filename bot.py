@@ -1,22 +1,26 @@
 """bananabot: the bot class, its start-up and shutdown, and the command-line entry point.
 
-``python bot.py`` or the ``bananabot`` console script. Configuration errors end the process
-with one line naming the variable and exit code 2.
+``python bot.py [run|check]`` or the ``bananabot`` console script. Configuration errors end the
+process with one line naming the variable and exit code 2.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from db.database import Database
+from db.ledger import consistency_problems
 from jobs.callbacks import CallbackServer
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
@@ -34,6 +38,7 @@ log = logging.getLogger("bananabot")
 
 EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits", "cogs.quota")
 MODEL_REFRESH_TIMEOUT = 10.0
+PROBLEMS_SHOWN = 3  # ledger problems named in one log or console line
 
 
 class StartupError(Exception):
@@ -114,6 +119,13 @@ class BananaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
+        problems = await consistency_problems(self.db)
+        if problems:
+            log.warning(
+                "ledger check at start found %s: %s",
+                _count(problems, "problem"),
+                describe_problems(problems),
+            )
         await self._refresh_models()
         self.quota = QuotaService(
             self.db,
@@ -301,14 +313,70 @@ async def run(settings: Settings) -> None:
             loop.remove_signal_handler(sig)
 
 
+def describe_problems(problems: list[str]) -> str:
+    """The first few ledger problems, in one line."""
+    shown = "; ".join(problems[:PROBLEMS_SHOWN])
+    more = len(problems) - PROBLEMS_SHOWN
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _count(items: list, word: str) -> str:
+    return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
+
+
+def check_ledger(path: Path) -> int:
+    """``bananabot check``: the ledger's invariants, one line on stdout (0) or stderr (1);
+    2 when there is no database to check. Reads only: the schema is not migrated."""
+    if not path.is_file():
+        print(f"bananabot: no database at {path} (DATABASE_URL)", file=sys.stderr)
+        return 2
+    return asyncio.run(_check_ledger(path))
+
+
+async def _check_ledger(path: Path) -> int:
+    try:
+        db = await Database.open(path, migrate=False)
+        try:
+            problems = await consistency_problems(db)
+            (entries,) = await db.fetchone("SELECT COUNT(*) FROM ledger")
+            (jobs,) = await db.fetchone("SELECT COUNT(*) FROM jobs")
+        finally:
+            await db.close()
+    except sqlite3.Error as exc:
+        print(f"bananabot: cannot check {path}: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        print(
+            f"bananabot: the ledger in {path} has {_count(problems, 'problem')}: "
+            f"{describe_problems(problems)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"bananabot: the ledger in {path} is consistent ({entries} entries, {jobs} jobs)")
+    return 0
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bananabot", description="The bananabot Discord bot.")
+    commands_ = parser.add_subparsers(dest="command", metavar="{run,check}")
+    commands_.add_parser("run", help="run the bot (the default)")
+    commands_.add_parser("check", help="check the credit ledger in DATABASE_URL and exit")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``bananabot`` console script: ``run`` (the default) or ``check``."""
+    args = _arguments(sys.argv[1:] if argv is None else argv)
     try:
         settings = load_settings()
-        settings.require_token()
-        check_providers(settings)
+        if args.command != "check":
+            settings.require_token()
+            check_providers(settings)
     except ConfigError as exc:
         print(f"bananabot: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check":
+        return check_ledger(settings.database_path)
     configure_logging(settings)
     try:
         asyncio.run(run(settings))

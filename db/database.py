@@ -39,17 +39,24 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """Open (creating the file and its folder) and migrate; ``migrate=False`` leaves the
+        schema as it is, for tools that only read (``bananabot check``)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn)
-        await db.migrate()
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await conn.close()  # its worker thread would otherwise keep the process alive
+            raise
         return db
 
     async def migrate(self) -> list[int]:
