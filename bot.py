@@ -72,6 +72,7 @@ class RedactingFilter(logging.Filter):
 def secrets_of(settings: Settings) -> list[str]:
     found = [str(settings.discord_token or "")]
     found += [str(c.api_key) for c in settings.providers.values()]
+    found.append(str(settings.callback_secret or ""))
     return found
 
 
@@ -166,13 +167,13 @@ class BananaBot(commands.Bot):
         )
 
     def _callback_server(self) -> CallbackServer | None:
-        if not self.settings.callback_url:
-            return None
+        if not self.settings.callback_url or not self.settings.callback_secret:
+            return None  # settings refuse a CALLBACK_URL without its CALLBACK_SECRET
         return CallbackServer(
             public_url=self.settings.callback_url,
             host=self.settings.callback_host,
             port=self.settings.callback_port,
-            secret=str(self.settings.discord_token or "").encode(),
+            secret=str(self.settings.callback_secret).encode(),
             on_callback=lambda provider_id, job_id: self.engine.nudge(provider_id, job_id),
         )
 
