@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sqlite3
 import sys
@@ -45,27 +46,35 @@ class StartupError(Exception):
     """Something the bot cannot start without; its message is the one line the operator sees."""
 
 
+# Interaction tokens are not known in advance (each interaction brings its own), so they are
+# found by the URL shapes that carry them: /webhooks/<id>/<token>[/messages/...] (followups
+# and edits; discord.webhook.async_ logs these at DEBUG) and
+# /interactions/<id>/<token>/callback (the first answer; discord.http logs it at DEBUG).
+_TOKEN_IN_URL = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?#'\"<>]+")
+
+
 class RedactingFilter(logging.Filter):
-    """Replaces every known secret in a log record's final text with ***."""
+    """Replaces every known secret, and every interaction token in a Discord URL, in a log
+    record's final text (message and traceback) with ***."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        redacted = message
+    def _redact(self, text: str) -> str:
         for secret in self.secrets:
-            redacted = redacted.replace(secret, "***")
+            text = text.replace(secret, "***")
+        return _TOKEN_IN_URL.sub(r"\1***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, "***")
+            record.exc_text = self._redact(record.exc_text)
         return True
 
 
