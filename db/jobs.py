@@ -143,6 +143,19 @@ class JobStore:
             (count,) = await cur.fetchone()
         return count
 
+    async def forget_interaction_tokens(self, now: float, lifetime: float) -> int:
+        """Null the interaction token of every finished job and of every job whose token is
+        past its use (``ack_expires_at`` passed, or created ``lifetime`` seconds ago); returns
+        how many. A stored token lets whoever reads it answer as the bot until it expires,
+        and is of no use afterwards."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET interaction_token = NULL WHERE interaction_token IS NOT NULL "
+                "AND (state IN ('completed', 'failed') OR created_at <= ? OR ack_expires_at <= ?)",
+                (now - lifetime, now),
+            )
+            return cursor.rowcount
+
     async def submitted_since(self, provider: str, since: float) -> list[float]:
         """Submit times of a provider's jobs since ``since`` (for generation windows)."""
         rows = await self.db.fetchall(
