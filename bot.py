@@ -32,6 +32,7 @@ from presentation.discord_limits import CONTENT_MAX, clip
 from presentation.launch import PriceHints
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
+from quota.moderation import ModerationSettings
 from quota.service import QuotaService
 from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
@@ -129,6 +130,7 @@ class BananaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
+        self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
         problems = await consistency_problems(self.db)
         if problems:
             log.warning(
