@@ -48,10 +48,12 @@ class StartupError(Exception):
 
 
 # Interaction tokens are not known in advance (each interaction brings its own), so they are
-# found by the URL shapes that carry them: /webhooks/<id>/<token>[/messages/...] (followups
-# and edits; discord.webhook.async_ logs these at DEBUG) and
-# /interactions/<id>/<token>/callback (the first answer; discord.http logs it at DEBUG).
+# found by the shapes that carry them: the URLs /webhooks/<id>/<token>[/messages/...]
+# (followups and edits; discord.webhook.async_ logs these at DEBUG) and
+# /interactions/<id>/<token>/callback (the first answer; discord.http logs it at DEBUG), and
+# a "token" field in a logged payload (discord.gateway logs every event at DEBUG).
 _TOKEN_IN_URL = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?#'\"<>]+")
+_TOKEN_FIELD = re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+""")
 
 
 class RedactingFilter(logging.Filter):
@@ -65,7 +67,7 @@ class RedactingFilter(logging.Filter):
     def _redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return _TOKEN_IN_URL.sub(r"\1***", text)
+        return _TOKEN_FIELD.sub(r"\1***", _TOKEN_IN_URL.sub(r"\1***", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -69,7 +69,10 @@ async def test_interaction_tokens_never_reach_the_log_even_at_debug(world):
     stream = io.StringIO()
     handler = configure_logging(world.settings(LOG_LEVEL="DEBUG"), stream=stream)
     # Every logger at DEBUG, including those configure_logging quiets today.
-    chatty = [logging.getLogger(name) for name in ("discord.http", "discord.webhook.async_")]
+    chatty = [
+        logging.getLogger(name)
+        for name in ("discord.http", "discord.gateway", "discord.webhook.async_")
+    ]
     levels = [logger.level for logger in chatty]
     for logger in chatty:
         logger.setLevel(logging.DEBUG)
@@ -96,6 +99,7 @@ async def test_interaction_tokens_never_reach_the_log_even_at_debug(world):
         assert token[:24] not in logs  # not even a recognisable part of it
     # The lines are there, with the token replaced: the redaction did the work.
     assert "/webhooks/" in logs and "/interactions/" in logs
+    assert "INTERACTION_CREATE" in logs and "'token': '***'" in logs  # the gateway's events
     assert all(
         line.split("/webhooks/", 1)[1].split("/")[1].startswith("***")
         for line in logs.splitlines()
@@ -120,6 +124,8 @@ def test_the_filter_redacts_interaction_tokens_it_was_never_told_about():
         )
         logger.warning("POST https://discord.com/api/v10/interactions/456/%s/callback", token)
         logger.warning("https://discord.com/api/webhooks/789/%s?wait=true", token)
+        logger.warning("event %s", {"t": "INTERACTION_CREATE", "d": {"id": "1", "token": token}})
+        logger.warning('payload {"token": "%s", "type": 2}', token)
         try:
             raise RuntimeError(f"PATCH /webhooks/123/{token}/messages/1 failed")
         except RuntimeError:
@@ -132,3 +138,4 @@ def test_the_filter_redacts_interaction_tokens_it_was_never_told_about():
     assert "/interactions/456/***/callback" in text
     assert "/webhooks/789/***?wait=true" in text
     assert "/webhooks/123/***/messages/1 failed" in text
+    assert "'token': '***'" in text and '"token": "***"' in text
