@@ -70,7 +70,8 @@ class CallbackServer:
 
     @staticmethod
     async def _refuse(request: web.Request) -> web.Response:
-        log.info("callback refused: not a signed callback URL method=%s", request.method)
+        # DEBUG: anyone who finds the listener can make these; they must not flood the log.
+        log.debug("callback refused: not a signed callback URL method=%s", request.method)
         return web.json_response({"error": "forbidden"}, status=403)
 
     async def start(self) -> None:

@@ -220,12 +220,13 @@ class JobEngine:
 
         task.add_done_callback(forget)
 
-    async def forget_expired_tokens(self) -> int:
+    async def forget_expired_tokens(self, *, open_only: bool = False) -> int:
         """Clear stored interaction tokens of finished jobs and of tokens past their lifetime,
-        in the database and on the running jobs' objects (which then edit nothing)."""
+        in the database and on the running jobs' objects (which then edit nothing).
+        ``open_only``: unfinished jobs alone (the periodic sweep; see JobStore)."""
         now = self.time.now()
         lifetime = self.policy.token_lifetime
-        cleared = await self.jobs.forget_interaction_tokens(now, lifetime)
+        cleared = await self.jobs.forget_interaction_tokens(now, lifetime, open_only=open_only)
         for job in self._jobs.values():
             expired = job.created_at <= now - lifetime or (
                 job.ack_expires_at is not None and job.ack_expires_at <= now
@@ -240,7 +241,7 @@ class JobEngine:
         while True:
             await self.time.sleep(self.policy.token_sweep)
             try:
-                await self.forget_expired_tokens()
+                await self.forget_expired_tokens(open_only=True)
             except Exception:
                 log.warning("clearing expired interaction tokens failed", exc_info=True)
 
