@@ -1,22 +1,27 @@
 """bananabot: the bot class, its start-up and shutdown, and the command-line entry point.
 
-``python bot.py`` or the ``bananabot`` console script. Configuration errors end the process
-with one line naming the variable and exit code 2.
+``python bot.py [run|check]`` or the ``bananabot`` console script. Configuration errors end the
+process with one line naming the variable and exit code 2.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
+import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from db.database import Database
+from db.ledger import consistency_problems
 from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
@@ -28,6 +33,7 @@ from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
+from quota.moderation import ModerationSettings
 from quota.service import QuotaService
 from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
@@ -35,39 +41,51 @@ log = logging.getLogger("bananabot")
 
 EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits", "cogs.quota")
 MODEL_REFRESH_TIMEOUT = 10.0
+PROBLEMS_SHOWN = 3  # ledger problems named in one log or console line
 
 
 class StartupError(Exception):
     """Something the bot cannot start without; its message is the one line the operator sees."""
 
 
+# Interaction tokens are not known in advance (each interaction brings its own), so they are
+# found by the shapes that carry them: the URLs /webhooks/<id>/<token>[/messages/...]
+# (followups and edits; discord.webhook.async_ logs these at DEBUG) and
+# /interactions/<id>/<token>/callback (the first answer; discord.http logs it at DEBUG), and
+# a "token" field in a logged payload (discord.gateway logs every event at DEBUG).
+_TOKEN_IN_URL = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?#'\"<>]+")
+_TOKEN_FIELD = re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+""")
+
+
 class RedactingFilter(logging.Filter):
-    """Replaces every known secret in a log record's final text with ***."""
+    """Replaces every known secret, and every interaction token in a Discord URL, in a log
+    record's final text (message and traceback) with ***."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        redacted = message
+    def _redact(self, text: str) -> str:
         for secret in self.secrets:
-            redacted = redacted.replace(secret, "***")
+            text = text.replace(secret, "***")
+        return _TOKEN_FIELD.sub(r"\1***", _TOKEN_IN_URL.sub(r"\1***", text))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, "***")
+            record.exc_text = self._redact(record.exc_text)
         return True
 
 
 def secrets_of(settings: Settings) -> list[str]:
     found = [str(settings.discord_token or "")]
     found += [str(c.api_key) for c in settings.providers.values()]
+    found.append(str(settings.callback_secret or ""))
     return found
 
 
@@ -120,6 +138,14 @@ class BananaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
+        self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
+        problems = await consistency_problems(self.db)
+        if problems:
+            log.warning(
+                "ledger check at start found %s: %s",
+                _count(problems, "problem"),
+                describe_problems(problems),
+            )
         await self._refresh_models()
         self.quota = QuotaService(
             self.db,
@@ -162,13 +188,13 @@ class BananaBot(commands.Bot):
         )
 
     def _callback_server(self) -> CallbackServer | None:
-        if not self.settings.callback_url:
-            return None
+        if not self.settings.callback_url or not self.settings.callback_secret:
+            return None  # settings refuse a CALLBACK_URL without its CALLBACK_SECRET
         return CallbackServer(
             public_url=self.settings.callback_url,
             host=self.settings.callback_host,
             port=self.settings.callback_port,
-            secret=str(self.settings.discord_token or "").encode(),
+            secret=str(self.settings.callback_secret).encode(),
             on_callback=lambda provider_id, job_id: self.engine.nudge(provider_id, job_id),
         )
 
@@ -316,14 +342,70 @@ async def run(settings: Settings) -> None:
             loop.remove_signal_handler(sig)
 
 
+def describe_problems(problems: list[str]) -> str:
+    """The first few ledger problems, in one line."""
+    shown = "; ".join(problems[:PROBLEMS_SHOWN])
+    more = len(problems) - PROBLEMS_SHOWN
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _count(items: list, word: str) -> str:
+    return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
+
+
+def check_ledger(path: Path) -> int:
+    """``bananabot check``: the ledger's invariants, one line on stdout (0) or stderr (1);
+    2 when there is no database to check. Reads only: the schema is not migrated."""
+    if not path.is_file():
+        print(f"bananabot: no database at {path} (DATABASE_URL)", file=sys.stderr)
+        return 2
+    return asyncio.run(_check_ledger(path))
+
+
+async def _check_ledger(path: Path) -> int:
+    try:
+        db = await Database.open(path, migrate=False)
+        try:
+            problems = await consistency_problems(db)
+            (entries,) = await db.fetchone("SELECT COUNT(*) FROM ledger")
+            (jobs,) = await db.fetchone("SELECT COUNT(*) FROM jobs")
+        finally:
+            await db.close()
+    except sqlite3.Error as exc:
+        print(f"bananabot: cannot check {path}: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        print(
+            f"bananabot: the ledger in {path} has {_count(problems, 'problem')}: "
+            f"{describe_problems(problems)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"bananabot: the ledger in {path} is consistent ({entries} entries, {jobs} jobs)")
+    return 0
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bananabot", description="The bananabot Discord bot.")
+    commands_ = parser.add_subparsers(dest="command", metavar="{run,check}")
+    commands_.add_parser("run", help="run the bot (the default)")
+    commands_.add_parser("check", help="check the credit ledger in DATABASE_URL and exit")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``bananabot`` console script: ``run`` (the default) or ``check``."""
+    args = _arguments(sys.argv[1:] if argv is None else argv)
     try:
         settings = load_settings()
-        settings.require_token()
-        check_providers(settings)
+        if args.command != "check":
+            settings.require_token()
+            check_providers(settings)
     except ConfigError as exc:
         print(f"bananabot: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check":
+        return check_ledger(settings.database_path)
     configure_logging(settings)
     try:
         asyncio.run(run(settings))

@@ -17,6 +17,7 @@ from providers.base import ProviderConfig
 PROVIDER_IDS = ("nanobanana", "nanobananavideo", "aivideoapi", "nananobanana")
 QUOTA_PERIODS = ("daily", "weekly", "monthly", "none")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_CALLBACK_SECRET = 16  # characters; a guessable key would let anyone forge callbacks
 
 
 class ConfigError(Exception):
@@ -53,7 +54,8 @@ class Settings:
     video_deadline_seconds: float
     sandbox_credit_rate: float = 1.0
     callback_url: str | None = None  # public base URL that reaches the callback listener
-    callback_host: str = "0.0.0.0"
+    callback_secret: Secret | None = None  # the HMAC key of callback URLs (with callback_url)
+    callback_host: str = "127.0.0.1"
     callback_port: int = 8080
     # Origins whose media is fetched without the public-https check (scheme://host:port,
     # normalised); by default the enabled providers' base URLs. See jobs/download.py.
@@ -208,11 +210,30 @@ def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
 
 
 def _callback_listen(env: Mapping[str, str]) -> tuple[str, int]:
-    raw = _get(env, "CALLBACK_LISTEN") or "0.0.0.0:8080"
+    raw = _get(env, "CALLBACK_LISTEN") or "127.0.0.1:8080"
     host, _, port = raw.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError("CALLBACK_LISTEN", f"must be host:port like 0.0.0.0:8080, got {raw!r}")
-    return host, int(port)
+        raise ConfigError("CALLBACK_LISTEN", f"must be host:port like 127.0.0.1:8080, got {raw!r}")
+    return host.strip("[]"), int(port)  # [::1]:8080 binds ::1
+
+
+def _callback_secret(env: Mapping[str, str], callback_url: str | None) -> Secret | None:
+    """The key that signs callback URLs: its own secret, never derived from another one."""
+    raw = _get(env, "CALLBACK_SECRET")
+    if raw is None:
+        if callback_url is not None:
+            raise ConfigError(
+                "CALLBACK_SECRET",
+                "must be set when CALLBACK_URL is set: it signs the callback URLs "
+                "(make one with: python3 -c 'import secrets; print(secrets.token_hex(32))')",
+            )
+        return None
+    if len(raw) < MIN_CALLBACK_SECRET:
+        raise ConfigError(
+            "CALLBACK_SECRET",
+            f"must be at least {MIN_CALLBACK_SECRET} characters long, got {len(raw)}",
+        )
+    return Secret(raw)
 
 
 def _callback_url(env: Mapping[str, str]) -> str | None:
@@ -267,6 +288,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
             mod_roles.add(int(part.strip()))
 
     token = _get(env, "DISCORD_TOKEN")
+    callback_url = _callback_url(env)
     callback_host, callback_port = _callback_listen(env)
     providers = _provider_configs(env)
     return Settings(
@@ -286,7 +308,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         image_deadline_seconds=_float(env, "IMAGE_DEADLINE_MINUTES", 10.0) * 60,
         video_deadline_seconds=_float(env, "VIDEO_DEADLINE_MINUTES", 30.0) * 60,
         sandbox_credit_rate=_float(env, "SANDBOX_CREDIT_RATE", 1.0),
-        callback_url=_callback_url(env),
+        callback_url=callback_url,
+        callback_secret=_callback_secret(env, callback_url),
         callback_host=callback_host,
         callback_port=callback_port,
         media_trusted_origins=_trusted_origins(env, providers),

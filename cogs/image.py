@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
-from jobs.validation import build_request
+from jobs.validation import build_request, fits
 from presentation.discord_limits import OPTION_LENGTH_MAX
 from presentation.launch import start_generation
 from providers.base import Kind
@@ -66,14 +66,7 @@ class ImageCog(commands.Cog):
             )
             if attachment is not None
         ]
-        spec = self.bot.registry.resolve(
-            model,
-            Kind.IMAGE,
-            default=self.bot.settings.default_image_model,
-            image_input=True if images else None,
-        )
-        request = build_request(
-            spec,
+        options = dict(
             prompt=prompt,
             aspect_ratio=aspect_ratio,
             resolution=resolution,
@@ -82,6 +75,14 @@ class ImageCog(commands.Cog):
             output_format=format,
             images=images,
         )
+        spec = self.bot.registry.resolve(
+            model,
+            Kind.IMAGE,
+            default=self.bot.settings.default_image_model,
+            image_input=True if images else None,
+            accepts=fits(**options),
+        )
+        request = build_request(spec, **options)
         await start_generation(self.bot, interaction, spec, request, command="image")
 
 

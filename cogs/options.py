@@ -27,21 +27,32 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
 
 
 def chosen_model(
-    interaction: discord.Interaction, kind: Kind, *, animate: bool = False
+    interaction: discord.Interaction, kind: Kind, *, animate: bool = False, field: str = ""
 ) -> ModelSpec | None:
-    """The model the command will use given what has been typed so far (or the default)."""
+    """The model the command will use given what has been typed so far (or the default):
+    without a model named, one that offers ``field``, the option being typed, as the command
+    picks one that takes the options given."""
     bot = interaction.client
-    name = getattr(interaction.namespace, "model", None)
+    namespace = interaction.namespace
+    name = getattr(namespace, "model", None)
     settings = bot.settings  # type: ignore[attr-defined]
     if kind is Kind.IMAGE:
         default = settings.default_image_model
+        references = ("reference", "reference2", "reference3")
+        image_input = True if any(getattr(namespace, n, None) for n in references) else None
     elif animate:
         default = settings.default_animate_model
+        image_input = True
     else:
         default = settings.default_video_model
+        image_input = bool(getattr(namespace, "image", None))  # as /video decides
     try:
         return bot.registry.resolve(  # type: ignore[attr-defined]
-            name, kind, default=default, image_input=True if animate else None
+            name,
+            kind,
+            default=default,
+            image_input=image_input,
+            accepts=(lambda spec: bool(getattr(spec, field))) if field else None,
         )
     except LookupError:
         return None
@@ -82,7 +93,7 @@ def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Aut
     """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
 
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice]:
-        spec = chosen_model(interaction, kind, animate=animate)
+        spec = chosen_model(interaction, kind, animate=animate, field=field)
         if spec is None:
             return []
         needle = str(current).strip().lower()

@@ -1,5 +1,7 @@
 """/quota: moderators run members' credit quotas. Every subcommand checks the caller itself;
-the Manage Server default only hides the group from others."""
+the Manage Server default only hides the group from others. Who moderates (modrole) and where
+actions are recorded (logchannel) take Manage Server itself. Every change is posted to the log
+channel: who did it, whom it concerns, how much and why."""
 
 from __future__ import annotations
 
@@ -10,12 +12,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from db import guilds
 from jobs.errors import InvalidRequest, NotAllowed
 from presentation import audit
 from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import balance_embed, plural
-from presentation.permissions import is_moderator
+from presentation.permissions import (
+    ONLY_MODERATORS,
+    ONLY_SERVER_MANAGERS,
+    is_moderator,
+    manages_server,
+    moderator_role_refusal,
+)
 
 if TYPE_CHECKING:
     from bot import BananaBot
@@ -40,19 +47,27 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not await is_moderator(interaction, self.bot.db, self.bot.settings.moderator_role_ids):
-            raise ModeratorOnly(
-                "Only moderators can use /quota (Manage Server permission or a moderator role)."
-            )
+            raise ModeratorOnly(ONLY_MODERATORS)
         return True
 
-    async def _done(self, interaction: discord.Interaction, text: str) -> None:
-        """Answer the moderator ephemerally and record the action in the log channel."""
+    async def _done(
+        self, interaction: discord.Interaction, text: str, *, also_to: int | None = None
+    ) -> None:
+        """Answer the moderator ephemerally and record the action in the log channel (and in
+        ``also_to``, the channel that was the log channel until now). Pings nobody."""
         await interaction.response.send_message(
             clip(text, CONTENT_MAX), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
-        await audit.record(
-            self.bot, self.bot.db, interaction.guild_id or 0, f"🛡️ <@{interaction.user.id}>: {text}"
-        )
+        line = f"🛡️ <@{interaction.user.id}> {text}"
+        guild_id = interaction.guild_id or 0
+        await audit.record(self.bot, self.bot.db, guild_id, line)
+        if also_to is not None:
+            await audit.record(self.bot, self.bot.db, guild_id, line, channel_id=also_to)
+
+    @staticmethod
+    def _require_manage_server(interaction: discord.Interaction) -> None:
+        if not manages_server(interaction):
+            raise NotAllowed(ONLY_SERVER_MANAGERS)
 
     @staticmethod
     def _amount(amount: int, *, allow_negative: bool = False) -> int:
@@ -74,15 +89,27 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         )
 
     @app_commands.command(name="set", description="Set a member's allowance per period")
-    @app_commands.describe(user="The member", amount="Credits per period")
+    @app_commands.describe(
+        user="The member", amount="Credits per period", reason="Why (shown in history)"
+    )
     async def set_(
-        self, interaction: discord.Interaction, user: discord.Member, amount: int
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member,
+        amount: int,
+        reason: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         await self.bot.quota.set_allowance(
-            interaction.guild_id or 0, user.id, self._amount(amount), actor_id=interaction.user.id
+            interaction.guild_id or 0,
+            user.id,
+            self._amount(amount),
+            actor_id=interaction.user.id,
+            reason=reason,
         )
         await self._done(
-            interaction, f"set <@{user.id}>'s allowance to {plural(amount, 'credit')} per period."
+            interaction,
+            f"set <@{user.id}>'s allowance to {plural(amount, 'credit')} per period"
+            f"{_because(reason)}.",
         )
 
     @app_commands.command(name="grant", description="Give (or take away) bonus credits")
@@ -107,7 +134,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
             actor_id=interaction.user.id,
             reason=reason,
         )
-        why = f" ({reason})" if reason else ""
+        why = _because(reason)
         if applied >= 0:
             text = f"granted <@{user.id}> {plural(applied, 'bonus credit')}{why}."
         else:
@@ -117,14 +144,20 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         await self._done(interaction, text)
 
     @app_commands.command(name="reset", description="Clear a member's usage for this period")
-    @app_commands.describe(user="The member")
-    async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
+    @app_commands.describe(user="The member", reason="Why (shown in history)")
+    async def reset(
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member,
+        reason: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
         cleared = await self.bot.quota.reset(
-            interaction.guild_id or 0, user.id, actor_id=interaction.user.id
+            interaction.guild_id or 0, user.id, actor_id=interaction.user.id, reason=reason
         )
         await self._done(
             interaction,
-            f"reset <@{user.id}>'s usage for this period ({plural(cleared, 'credit')} back).",
+            f"reset <@{user.id}>'s usage for this period, {plural(cleared, 'credit')} back"
+            f"{_because(reason)}.",
         )
 
     @app_commands.command(name="default", description="Set the server's default allowance")
@@ -178,12 +211,16 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     @app_commands.command(name="modrole", description="Set the role whose holders may use /quota")
-    @app_commands.describe(role="The moderator role")
+    @app_commands.describe(role="The moderator role (not @everyone, not a bot's or integration's)")
     async def modrole(self, interaction: discord.Interaction, role: discord.Role) -> None:
-        await guilds.set_mod_role(
-            self.bot.db, interaction.guild_id or 0, role.id, self.bot.timebase.now()
+        self._require_manage_server(interaction)
+        refusal = moderator_role_refusal(role)
+        if refusal:
+            raise InvalidRequest(refusal)
+        before = await self.bot.moderation.set_mod_role(interaction.guild_id or 0, role.id)
+        await self._done(
+            interaction, f"set the moderator role to <@&{role.id}>{_was(before, '<@&{}>')}."
         )
-        await self._done(interaction, f"set the moderator role to <@&{role.id}>.")
 
     @app_commands.command(
         name="logchannel", description="Where moderator actions and generations are recorded"
@@ -192,10 +229,21 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
     async def logchannel(
         self, interaction: discord.Interaction, channel: discord.TextChannel
     ) -> None:
-        await guilds.set_log_channel(
-            self.bot.db, interaction.guild_id or 0, channel.id, self.bot.timebase.now()
+        self._require_manage_server(interaction)
+        before = await self.bot.moderation.set_log_channel(interaction.guild_id or 0, channel.id)
+        await self._done(
+            interaction,
+            f"set the log channel to <#{channel.id}>{_was(before, '<#{}>')}.",
+            also_to=before if before != channel.id else None,
         )
-        await self._done(interaction, f"set the log channel to <#{channel.id}>.")
+
+
+def _because(reason: str | None) -> str:
+    return f" (reason: {reason})" if reason else ""
+
+
+def _was(before: int | None, mention: str) -> str:
+    return f" (was {mention.format(before)})" if before is not None else " (was not set)"
 
 
 _KIND_WORDS = {

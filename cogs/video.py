@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
 from jobs.errors import InvalidRequest
-from jobs.validation import InputImage, build_request
+from jobs.validation import InputImage, build_request, fits
 from presentation.launch import start_generation
 from providers.base import Kind
 
@@ -55,14 +55,7 @@ class VideoCog(commands.Cog):
         image: discord.Attachment | None = None,
     ) -> None:
         images = [("image", attachment_input(image))] if image else []
-        spec = self.bot.registry.resolve(
-            model,
-            Kind.VIDEO,
-            default=self.bot.settings.default_video_model,
-            image_input=True if images else False,
-        )
-        request = build_request(
-            spec,
+        options = dict(
             prompt=prompt,
             duration=duration,
             resolution=resolution,
@@ -71,6 +64,14 @@ class VideoCog(commands.Cog):
             negative_prompt=negative_prompt,
             images=images,
         )
+        spec = self.bot.registry.resolve(
+            model,
+            Kind.VIDEO,
+            default=self.bot.settings.default_video_model,
+            image_input=True if images else False,
+            accepts=fits(**options),
+        )
+        request = build_request(spec, **options)
         await start_generation(self.bot, interaction, spec, request, command="video")
 
     @app_commands.command(name="animate", description="Turn an image into a short video")
@@ -141,16 +142,9 @@ async def animate_image(
     motion: str | None = None,
     command: str,
 ) -> None:
-    """Shared by /animate and the Animate button on image results."""
-    settings = bot.settings
-    spec = bot.registry.resolve(
-        model,
-        Kind.VIDEO,
-        default=settings.default_animate_model,
-        image_input=True,
-    )
-    request = build_request(
-        spec,
+    """Shared by /animate and the Animate button on image results. Without ``model`` the
+    default is a model that takes every option given (on nanobananavideo: seedance2)."""
+    options = dict(
         prompt=prompt or ANIMATE_DEFAULT_PROMPT,
         duration=duration,
         resolution=resolution,
@@ -158,6 +152,14 @@ async def animate_image(
         motion=motion,
         images=[source],
     )
+    spec = bot.registry.resolve(
+        model,
+        Kind.VIDEO,
+        default=bot.settings.default_animate_model,
+        image_input=True,
+        accepts=fits(**options),
+    )
+    request = build_request(spec, **options)
     await start_generation(bot, interaction, spec, request, command=command)
 
 

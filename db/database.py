@@ -39,17 +39,24 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """Open (creating the file and its folder) and migrate; ``migrate=False`` leaves the
+        schema as it is, for tools that only read (``bananabot check``)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn)
-        await db.migrate()
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            await conn.close()  # its worker thread would otherwise keep the process alive
+            raise
         return db
 
     async def migrate(self) -> list[int]:
@@ -79,18 +86,35 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; any failure, the COMMIT's own included, rolls back.
+
+        A COMMIT can fail (a deferred constraint, a full disk, a busy database) and SQLite
+        then leaves the transaction open: without the rollback every later BEGIN on this one
+        shared connection would fail with "cannot start a transaction within a transaction".
+        """
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
-                # A cancel may land after COMMIT was queued: then there is nothing to undo.
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await asyncio.shield(self.conn.execute("ROLLBACK"))
+                await asyncio.shield(self._rollback())
                 raise
-            else:
-                # Shielded: once the body succeeded, a cancel must not leave it half-applied.
-                await asyncio.shield(self.conn.execute("COMMIT"))
+            # Shielded: once the body succeeded, a cancel must not leave it half-applied,
+            # and a COMMIT that fails is rolled back even if the caller was cancelled.
+            await asyncio.shield(self._commit())
+
+    async def _commit(self) -> None:
+        try:
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            await self._rollback()
+            raise
+
+    async def _rollback(self) -> None:
+        # "no transaction is active" when a cancel landed after COMMIT was queued, or when
+        # SQLite already rolled back by itself (some I/O errors): nothing is left to undo.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self.conn.execute("ROLLBACK")
 
     async def fetchone(self, sql: str, params: tuple = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cur:

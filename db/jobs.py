@@ -135,6 +135,30 @@ class JobStore:
         )
         return [_from_row(r) for r in rows]
 
+    async def forget_interaction_tokens(
+        self, now: float, lifetime: float, *, open_only: bool = False
+    ) -> int:
+        """Null the interaction token of every finished job and of every job whose token is
+        past its use (``ack_expires_at`` passed, or created ``lifetime`` seconds ago); returns
+        how many. A stored token lets whoever reads it answer as the bot until it expires,
+        and is of no use afterwards.
+
+        ``open_only`` looks at unfinished jobs alone, through the jobs_open index: the frequent
+        sweep, for finished jobs clear their own token (a whole-table pass runs at start)."""
+        expired = "(created_at <= ? OR ack_expires_at <= ?)"
+        where = (
+            f"state NOT IN ('completed', 'failed') AND {expired}"
+            if open_only
+            else f"(state IN ('completed', 'failed') OR {expired})"
+        )
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET interaction_token = NULL "
+                f"WHERE {where} AND interaction_token IS NOT NULL",
+                (now - lifetime, now),
+            )
+            return cursor.rowcount
+
     async def submitted_since(self, provider: str, since: float) -> list[float]:
         """Submit times of a provider's jobs since ``since`` (for generation windows)."""
         rows = await self.db.fetchall(

@@ -62,6 +62,8 @@ class EnginePolicy:
     queue_wait_max: float = 30 * 60.0  # longest a job may wait for its provider's turn
     image_deadline: float = 10 * 60.0  # from submit to a finished task
     video_deadline: float = 30 * 60.0
+    token_lifetime: float = 15 * 60.0  # Discord's interaction tokens: never kept longer
+    token_sweep: float = 60.0  # how often stored tokens past their lifetime are cleared
 
 
 def poll_delays(
@@ -129,6 +131,7 @@ class JobEngine:
         )
         self._accepting = True
         self._last_progress: dict[str, float] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         limits = max_in_flight or {}
         self.gates = {
             pid: ProviderGate(
@@ -148,7 +151,10 @@ class JobEngine:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> int:
-        """Resume every unfinished job; returns how many."""
+        """Resume every unfinished job; returns how many. From now on interaction tokens
+        past their lifetime are cleared from the database every ``policy.token_sweep``."""
+        await self.forget_expired_tokens()
+        self._sweeper = asyncio.create_task(self._sweep_tokens(), name="forget-tokens")
         unfinished = await self.jobs.unfinished()
         for pid, gate in self.gates.items():
             if gate.window:
@@ -190,6 +196,8 @@ class JobEngine:
         twice after the restart).
         """
         self.begin_stop()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         loop = asyncio.get_running_loop()
         until = loop.time() + self.policy.stop_grace
         while self._answers_in_flight() and loop.time() < until:  # noqa: ASYNC110 - see above
@@ -242,6 +250,31 @@ class JobEngine:
 
         task.add_done_callback(forget)
 
+    async def forget_expired_tokens(self, *, open_only: bool = False) -> int:
+        """Clear stored interaction tokens of finished jobs and of tokens past their lifetime,
+        in the database and on the running jobs' objects (which then edit nothing).
+        ``open_only``: unfinished jobs alone (the periodic sweep; see JobStore)."""
+        now = self.time.now()
+        lifetime = self.policy.token_lifetime
+        cleared = await self.jobs.forget_interaction_tokens(now, lifetime, open_only=open_only)
+        for job in self._jobs.values():
+            expired = job.created_at <= now - lifetime or (
+                job.ack_expires_at is not None and job.ack_expires_at <= now
+            )
+            if expired:
+                job.interaction_token = None  # the database already says so
+        if cleared:
+            log.info("interaction tokens cleared count=%d", cleared)
+        return cleared
+
+    async def _sweep_tokens(self) -> None:
+        while True:
+            await self.time.sleep(self.policy.token_sweep)
+            try:
+                await self.forget_expired_tokens(open_only=True)
+            except Exception:
+                log.warning("clearing expired interaction tokens failed", exc_info=True)
+
     def nudge(self, provider_id: str, job_id: str) -> bool:
         """A provider says the job's task changed (a callback): read its status now."""
         job = self._jobs.get(job_id)
@@ -292,6 +325,15 @@ class JobEngine:
             if gate is not None and job.state.finished:
                 await gate.release(job.id)
             self._last_progress.pop(job.id, None)
+            if job.state.finished and job.interaction_token is not None:
+                await self._forget_token(job)
+
+    async def _forget_token(self, job: Job) -> None:
+        """A finished job needs its interaction token no more: the last edit is made."""
+        try:
+            await self.jobs.update(job, interaction_token=None)
+        except Exception:  # the sweep clears it within policy.token_sweep
+            log.warning("job=%s could not clear its interaction token", job.id, exc_info=True)
 
     async def _submit(self, job: Job, provider: Provider, gate: ProviderGate) -> None:
         waited_since = self.time.now()
@@ -539,8 +581,8 @@ class JobEngine:
 
     async def _progress(self, job: Job, *, force: bool) -> None:
         now = self.time.now()
-        if job.ack_expires_at is None or now >= job.ack_expires_at:
-            return
+        if not job.interaction_token or job.ack_expires_at is None or now >= job.ack_expires_at:
+            return  # no token (cleared, or never stored): no edits
         if not force and now - self._last_progress.get(job.id, 0.0) < self.policy.progress_interval:
             return
         self._last_progress[job.id] = now

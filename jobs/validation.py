@@ -6,8 +6,9 @@ be typed by hand) is validated here, never trusted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from jobs.errors import InvalidRequest
@@ -132,3 +133,17 @@ def build_request(
         negative_prompt=(negative_prompt or "").strip() or None,
         motion=_choice(motion, spec.motions, "motion", spec),
     )
+
+
+def fits(**options: Any) -> Callable[[ModelSpec], bool]:
+    """Whether a model takes every option given (``build_request``'s arguments): how a
+    command without a ``model`` picks one that will not refuse what the member asked for."""
+
+    def accepts(spec: ModelSpec) -> bool:
+        try:
+            build_request(spec, **options)
+        except InvalidRequest:
+            return False
+        return True
+
+    return accepts

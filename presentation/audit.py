@@ -14,14 +14,16 @@ from presentation.discord_limits import CONTENT_MAX, clip
 log = logging.getLogger(__name__)
 
 
-async def record(bot: discord.Client, db: Database, guild_id: int, text: str) -> None:
-    settings = await guilds.get(db, guild_id)
-    if settings.log_channel_id is None:
+async def record(
+    bot: discord.Client, db: Database, guild_id: int, text: str, *, channel_id: int | None = None
+) -> None:
+    """Post ``text`` in the server's log channel (or in ``channel_id``), if there is one."""
+    if channel_id is None:
+        channel_id = (await guilds.get(db, guild_id)).log_channel_id
+    if channel_id is None:
         return
     try:
-        channel = bot.get_channel(settings.log_channel_id) or await bot.fetch_channel(
-            settings.log_channel_id
-        )
+        channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
         await channel.send(clip(text, CONTENT_MAX), allowed_mentions=discord.AllowedMentions.none())  # type: ignore[union-attr]
     except discord.HTTPException as exc:
         log.warning("log channel post failed guild=%s status=%s", guild_id, exc.status)

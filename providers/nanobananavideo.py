@@ -76,17 +76,11 @@ def _spec(model_id: str, name: str, **options: Any) -> ModelSpec:
     return ModelSpec(id=model_id, name=name, **base)
 
 
+# 002's image-to-video models first, seedance2 leading: it is that endpoint's own default
+# video_model, so a command with an input image and no model (/animate) gets it, and its
+# options (motion among them) are the ones offered. Without an image they cannot be used
+# (requires_image) and the text model is the first that can.
 MODELS: tuple[ModelSpec, ...] = (
-    _spec(
-        TEXT_MODEL,
-        "Nano Banana Video",
-        aspect_ratios=SEEDANCE_RATIOS,
-        durations=DURATIONS,
-        default_resolution="720p",
-        default_duration=5,
-        typical_seconds=60.0,
-        note="text-to-video; an image is sent as 000's image_urls",
-    ),
     _spec(
         "seedance2",
         "Seedance 2.0",
@@ -121,6 +115,16 @@ MODELS: tuple[ModelSpec, ...] = (
         default_duration=10,
         typical_seconds=120.0,
         note="10 or 15 s",
+    ),
+    _spec(
+        TEXT_MODEL,
+        "Nano Banana Video",
+        aspect_ratios=SEEDANCE_RATIOS,
+        durations=DURATIONS,
+        default_resolution="720p",
+        default_duration=5,
+        typical_seconds=60.0,
+        note="text-to-video; an image is sent as 000's image_urls",
     ),
 )
 

@@ -80,22 +80,38 @@ class ProviderRegistry:
         *,
         default: str | None = None,
         image_input: bool | None = None,
+        accepts: Callable[[ModelSpec], bool] | None = None,
     ) -> ModelSpec:
-        """The model a command should use. Raises UnknownModel with a helpful message."""
+        """The model a command should use. Raises UnknownModel with a helpful message.
+
+        A model the member names is used as named (the options' check then says what it does
+        not take). Without one: ``default`` (the server's or the operator's) when it can do
+        the job and ``accepts`` the options given; else the first enabled model that can and
+        does, in ADAPTERS order and each provider's own order (nanobananavideo lists its
+        image-to-video endpoint's default, seedance2, first); else the first that can do the
+        job, whose check then explains the refusal.
+        """
         candidates = self.models(kind, image_input=image_input)
         if not candidates:
             raise UnknownModel(
                 f"No {kind.value} model is enabled on this bot. A server admin needs to set a "
                 "provider's API key."
             )
-        wanted = (name or default or "").strip()
-        if not wanted:
-            return candidates[0]
-        if not name:  # a configured default that cannot do this job gives way
+        if name and name.strip():
+            return self._named(name.strip(), kind, candidates, image_input)
+        if default and default.strip():
             try:
-                return self.resolve(default, kind, image_input=image_input)
-            except UnknownModel:
-                return candidates[0]
+                spec = self._named(default.strip(), kind, candidates, image_input)
+            except UnknownModel:  # a configured default that cannot do this job gives way
+                spec = None
+            if spec is not None and (accepts is None or accepts(spec)):
+                return spec
+        fitting = [spec for spec in candidates if accepts is None or accepts(spec)]
+        return (fitting or candidates)[0]
+
+    def _named(
+        self, wanted: str, kind: Kind, candidates: list[ModelSpec], image_input: bool | None
+    ) -> ModelSpec:
         provider_id, _, model_id = wanted.rpartition(":")
         matches = [
             m

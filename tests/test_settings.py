@@ -72,6 +72,9 @@ def test_nanobanana_needs_a_base_url():
             "AIVIDEOAPI_REQUESTS_PER_MINUTE",
         ),
         ({"DOWNLOAD_CONCURRENCY": "many"}, "DOWNLOAD_CONCURRENCY"),
+        ({"CALLBACK_URL": "https://bot.example"}, "CALLBACK_SECRET"),
+        ({"CALLBACK_URL": "https://bot.example", "CALLBACK_SECRET": "short"}, "CALLBACK_SECRET"),
+        ({"CALLBACK_LISTEN": "8080"}, "CALLBACK_LISTEN"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
@@ -149,6 +152,34 @@ def test_malformed_setting_exits_2_naming_it(tmp_path):
     assert result.stderr.strip().count("\n") == 0
     assert "QUOTA_PERIOD" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_callback_url_without_its_secret_stops_the_bot_with_one_line(tmp_path):
+    result = _run_bot(
+        {"DISCORD_TOKEN": "x", "SANDBOX_PROVIDER": "1", "CALLBACK_URL": "https://bot.example"},
+        tmp_path,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CALLBACK_SECRET" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_callback_settings():
+    settings = load_settings({})
+    assert settings.callback_url is None and settings.callback_secret is None
+    assert (settings.callback_host, settings.callback_port) == ("127.0.0.1", 8080)
+    settings = load_settings(
+        {
+            "CALLBACK_URL": "https://bot.example/hooks/",
+            "CALLBACK_SECRET": "s3cret-s3cret-s3cret",
+            "CALLBACK_LISTEN": "[::1]:9000",
+        }
+    )
+    assert settings.callback_url == "https://bot.example/hooks"
+    assert settings.callback_secret == "s3cret-s3cret-s3cret"
+    assert "s3cret" not in repr(settings)
+    assert (settings.callback_host, settings.callback_port) == ("::1", 9000)
 
 
 def test_no_provider_enabled_exits_2(tmp_path):

@@ -31,6 +31,7 @@ LOG_CHANNEL = 900_000_000_000_000_003
 ALICE = 900_000_000_000_000_010
 BOB = 900_000_000_000_000_011
 MOD = 900_000_000_000_000_012
+HELPER = 900_000_000_000_000_013  # holds only MOD_ROLE: a moderator without Manage Server
 MOD_ROLE = 900_000_000_000_000_020
 VIP_ROLE = 900_000_000_000_000_021
 ADMIN_ROLE = 900_000_000_000_000_022
@@ -123,6 +124,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         fake.add_member(GUILD, BOB, "bob")
         fake.add_role(GUILD, ADMIN_ROLE, "Admins", MANAGE_GUILD)
         fake.add_member(GUILD, MOD, "mod", roles=[ADMIN_ROLE])
+        fake.add_member(GUILD, HELPER, "helper", roles=[MOD_ROLE])
         nb, aiv, nnb, nbv = emulators
         world = World(
             tmp=tmp_path,

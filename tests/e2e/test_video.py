@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from db.ledger import consistency_problems
-from tests.e2e.conftest import ALICE, GUILD
+from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -174,3 +174,66 @@ async def test_animate_refuses_a_model_without_image_input(world):
         )
         callback = await world.fake.wait_for_callback(rec)
         assert callback.ephemeral and "sandbox-image" in callback.content
+
+
+ONLY_NANOBANANAVIDEO = {
+    "NANOBANANA_API_KEY": "",
+    "AIVIDEOAPI_API_KEY": "",
+    "NANANOBANANA_API_KEY": "",
+    "SANDBOX_PROVIDER": "0",
+}
+
+
+def image_to_video_bodies(world) -> list[dict]:
+    return [
+        body
+        for (_method, path, body) in world.nanobananavideo.requests
+        if path.endswith("image-to-video.php")
+    ]
+
+
+async def test_animate_without_a_model_on_nanobananavideo_is_seedance2_with_motion(world):
+    async with world.bot(**ONLY_NANOBANANAVIDEO) as bot:
+        assert list(bot.registry.providers) == ["nanobananavideo"]
+        rec = await world.slash(
+            "animate", {"image_url": "https://images.example/cat.png", "motion": "high"}
+        )
+        callback = await world.fake.wait_for_callback(rec)
+        assert not callback.ephemeral  # accepted, not refused
+        await world.result_message()
+        rec = await world.slash(
+            "animate",
+            {"image_url": "https://images.example/dog.png", "motion": "low", "duration": 6},
+        )
+        await world.fake.wait_for_callback(rec)
+        await world.result_message(skip=1)
+        await world.idle(bot)
+    first, second = image_to_video_bodies(world)
+    assert first["video_model"] == "seedance2" and first["motion_intensity"] == "high"
+    assert "image_urls" not in first  # 002's body, not 000's
+    assert second["video_model"] == "seedance2" and second["motion_intensity"] == "low"
+    assert second["duration"] == 6
+
+
+async def test_animate_with_motion_and_no_model_goes_to_a_model_that_takes_motion(world):
+    async with world.bot() as bot:  # every provider: nanobanana's video models come first
+        rec = await world.slash(
+            "animate", {"image_url": "https://images.example/cat.png", "motion": "low"}
+        )
+        callback = await world.fake.wait_for_callback(rec)
+        assert not callback.ephemeral, callback.content
+        await world.result_message()
+        await world.idle(bot)
+        (job,) = await bot.db.fetchall("SELECT provider, model FROM jobs")
+        assert (job["provider"], job["model"]) == ("nanobananavideo", "seedance2")
+    (body,) = image_to_video_bodies(world)
+    assert body["motion_intensity"] == "low"
+    assert world.nanobanana.tasks == {}
+
+
+async def test_animate_offers_motion_values_without_a_model_chosen(world):
+    async with world.bot():
+        choices = await world.fake.invoke_autocomplete(
+            GUILD, CHANNEL, ALICE, "animate", {"motion": ""}, focused="motion"
+        )
+        assert [c["value"] for c in choices] == ["low", "medium", "high"]

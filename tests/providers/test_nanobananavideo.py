@@ -69,7 +69,8 @@ def test_models_follow_the_documents():
     prov = NanoBananaVideoProvider(ProviderConfig(api_key=KEY, base_url=""))
     assert prov.base_url == "https://nanobananavideo.com"
     models = {m.id: m for m in prov.models()}
-    assert list(models) == ["nanobanana-video", "seedance2", "veo3", "sora2"]
+    # 002's image-to-video models first, its default (seedance2) leading: see MODELS
+    assert list(models) == ["seedance2", "veo3", "sora2", "nanobanana-video"]
     assert all(m.kind is Kind.VIDEO and m.audio == "no" for m in models.values())
     assert all(m.resolutions == ("480p", "720p", "1080p") for m in models.values())
     assert all(m.max_prompt_chars == 500 and m.max_references == 1 for m in models.values())
