@@ -21,6 +21,7 @@ COPY --from=build /install /usr/local
 USER bananabot
 WORKDIR /home/bananabot
 VOLUME ["/data"]
-# SIGTERM stops cleanly: no new jobs; unfinished ones resume on the next start.
+# SIGTERM stops cleanly within ~6 s (a 5 s grace for a submit or post in flight): no new
+# jobs; unfinished ones resume on the next start. Run with --stop-timeout 20 for headroom.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["bananabot"]
