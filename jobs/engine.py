@@ -495,6 +495,7 @@ class JobEngine:
         rate = self.credit_rates.get(job.provider, 1.0)
         charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
         if job.result_message_id is None:
+            await self._progress(job, force=True)  # "downloading and posting"
             job.charged = min(charge, job.cost)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
             fetched = await self.fetcher.fetch_all(job.id, job.kind, job.media, limit, provider)

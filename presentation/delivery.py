@@ -50,6 +50,7 @@ class DiscordNotifier:
         self.bot = bot
         self._clock = now
         self._shown: dict[str, dict] = {}  # the card each job's acknowledgement shows now
+        self._card_gone: set[str] = set()  # jobs whose card Discord no longer lets us edit
         self._posted_in: dict[str, str] = {}  # where each job's result went, until result_posted()
 
     def _token_valid(self, job: Job) -> bool:
@@ -58,6 +59,7 @@ class DiscordNotifier:
             and job.application_id
             and job.ack_expires_at
             and self._clock() < job.ack_expires_at
+            and job.id not in self._card_gone
         )
 
     async def _edit_ack(self, job: Job, embed: discord.Embed) -> bool:
@@ -77,6 +79,8 @@ class DiscordNotifier:
             return True
         except discord.HTTPException as exc:
             log.info("job=%s acknowledgement edit failed status=%s", job.id, exc.status)
+            if exc.status in (401, 403, 404):  # token expired, or the card was deleted
+                self._card_gone.add(job.id)  # no more edits; results go to the channel
             return False
 
     async def _channel(self, job: Job) -> discord.abc.Messageable:
@@ -86,7 +90,16 @@ class DiscordNotifier:
         return channel  # type: ignore[return-value]
 
     async def progress(self, job: Job, queue_position: int | None) -> None:
-        await self._edit_ack(job, job_card(job, queue_position))
+        registry = getattr(self.bot, "registry", None)
+        provider = registry.get(job.provider) if registry is not None else None
+        spec = provider.model(job.model) if provider is not None else None
+        card = job_card(
+            job,
+            queue_position,
+            now=self._clock(),
+            typical=spec.typical_seconds if spec is not None else None,
+        )
+        await self._edit_ack(job, card)
 
     async def upload_limit(self, job: Job) -> int:
         """The server's limit: the result is a bot message in the channel, which the
@@ -219,6 +232,7 @@ class DiscordNotifier:
         done = dataclasses.replace(job, state=JobState.COMPLETED)  # settled right after this
         await self._edit_ack(job, job_card(done, result_url=jump))
         self._shown.pop(job.id, None)
+        self._card_gone.discard(job.id)
         db = getattr(self.bot, "db", None)
         if db is not None:
             await audit.record(
@@ -236,6 +250,7 @@ class DiscordNotifier:
     async def failed(self, job: Job) -> None:
         edited = await self._edit_ack(job, job_card(job))
         self._shown.pop(job.id, None)
+        self._card_gone.discard(job.id)
         if edited:
             return
         channel = await self._channel(job)

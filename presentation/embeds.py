@@ -13,6 +13,7 @@ COLOUR_WORKING = discord.Colour.gold()
 COLOUR_DONE = discord.Colour.green()
 COLOUR_FAILED = discord.Colour.red()
 PROMPT_PREVIEW = 300
+SLOW_FACTOR = 1.5  # past this many times the usual duration, the card says it is slow
 
 
 def plural(n: int, word: str) -> str:
@@ -47,7 +48,10 @@ def what_was_made(job: Job) -> tuple[str, str]:
     return ("images", "are") if job.request.count > 1 else ("image", "is")
 
 
-def _stage(job: Job, queue_position: int | None) -> str:
+def _stage(job: Job, queue_position: int | None, now: float | None, typical: float | None) -> str:
+    """The job's step in the member's words: where it waits, and how long a generation has
+    been running against how long this model usually takes (when the provider gives no
+    percentage), so a slow job can be told from a stuck one."""
     if job.state is JobState.QUEUED:
         if queue_position:
             return f"Waiting for {job.provider} — {plural(queue_position, 'job')} ahead"
@@ -55,19 +59,35 @@ def _stage(job: Job, queue_position: int | None) -> str:
     if job.state is JobState.SUBMITTING:
         return f"Sending to {job.provider}…"
     if job.state is JobState.RUNNING:
-        bar = progress_bar(job.progress)
-        return f"Generating… {bar}".strip()
+        if job.progress is not None:
+            return f"Generating… {progress_bar(job.progress)}"
+        if now is None or job.submitted_at is None:
+            return f"Submitted to {job.provider}, generating…"
+        elapsed = max(0.0, now - job.submitted_at)
+        text = f"Generating… {duration_text(elapsed)} so far"
+        if typical:
+            if elapsed <= typical * SLOW_FACTOR:
+                text += f" (usually about {duration_text(typical)})"
+            else:
+                text += f" — taking longer than the usual {duration_text(typical)}"
+        return text
     if job.state is JobState.DELIVERING:
-        return "Uploading the result…"
+        return "Downloading the result and posting it…"
     if job.state is JobState.COMPLETED:
         return "Done."
     return "Failed."
 
 
 def job_card(
-    job: Job, queue_position: int | None = None, *, result_url: str | None = None
+    job: Job,
+    queue_position: int | None = None,
+    *,
+    result_url: str | None = None,
+    now: float | None = None,
+    typical: float | None = None,
 ) -> discord.Embed:
-    """The acknowledgement shown while a job runs (edited as it progresses)."""
+    """The acknowledgement shown while a job runs (edited as it progresses). ``now`` (the
+    engine's clock) and ``typical`` (the model's usual seconds) show a running job's time."""
     what, verb = what_was_made(job)
     if job.state is JobState.FAILED:
         embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
@@ -80,7 +100,7 @@ def job_card(
         embed.description = f"[Jump to the result]({result_url})" if result_url else "Posted below."
     else:
         embed = discord.Embed(title=f"Making your {what}", colour=COLOUR_WORKING)
-        embed.description = _stage(job, queue_position)
+        embed.description = _stage(job, queue_position, now, typical)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
     cost = job.charged if job.charged is not None else job.cost
     embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)

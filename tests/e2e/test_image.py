@@ -137,3 +137,30 @@ async def test_credits_shows_plain_number(world):
         callback = await world.fake.wait_for_callback(rec)
         assert callback.ephemeral
         assert callback.content == "100 / 100"
+
+
+async def test_the_card_shows_the_job_moving_and_ends_ready(world):
+    world.nananobanana.task_seconds = 1.0
+    async with world.bot() as bot:
+        rec = await world.slash(
+            "image", {"prompt": "a slow pear", "model": "nananobanana:nano-banana"}
+        )
+        await world.result_message()
+        await world.idle(bot)
+    shown = [e.data["embeds"][0]["description"] for e in world.fake.webhook_edits if e.data]
+    assert any("so far (usually about" in text for text in shown), shown
+    assert any(text.startswith("Downloading the result") for text in shown), shown
+    assert rec.original.embeds[0]["title"] == "Your image is ready"
+
+
+async def test_a_card_discord_no_longer_knows_is_not_edited_again(world):
+    world.nananobanana.task_seconds = 1.0
+    world.fake.fail_next(
+        "PATCH", r"/messages/@original$", 404, {"code": 10008, "message": "Unknown Message"}
+    )
+    async with world.bot() as bot:
+        await world.slash("image", {"prompt": "a pear", "model": "nananobanana:nano-banana"})
+        await world.result_message()
+        await world.idle(bot)
+    edits = [r.status for r in world.fake.requests if r.path.endswith("/messages/@original")]
+    assert edits == [404]  # tried once, then left alone; the result still came
