@@ -34,12 +34,20 @@ from presentation.discord_limits import CONTENT_MAX, clip
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
 from quota.moderation import ModerationSettings
+from quota.server_settings import ServerSettings
 from quota.service import QuotaService
 from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
 log = logging.getLogger("bananabot")
 
-EXTENSIONS = ("cogs.image", "cogs.video", "cogs.results", "cogs.credits", "cogs.quota")
+EXTENSIONS = (
+    "cogs.image",
+    "cogs.video",
+    "cogs.results",
+    "cogs.credits",
+    "cogs.quota",
+    "cogs.settings",
+)
 MODEL_REFRESH_TIMEOUT = 10.0
 PROBLEMS_SHOWN = 3  # ledger problems named in one log or console line
 
@@ -139,6 +147,7 @@ class BananaBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
         self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
+        self.server_settings = ServerSettings(self.db, clock=self.timebase.now)
         problems = await consistency_problems(self.db)
         if problems:
             log.warning(

@@ -21,8 +21,10 @@ from jobs.errors import NotAllowed
 from jobs.ttlcache import TTLCache
 from presentation.discord_limits import fit_embed
 from presentation.embeds import balance_embed, running_jobs_text
+from presentation.launch import choose_model
 from presentation.permissions import is_moderator
 from providers.base import Kind, Provider
+from quota.server_settings import GuildPolicy
 
 if TYPE_CHECKING:
     from bot import BananaBot
@@ -70,7 +72,8 @@ class CreditsCog(commands.Cog):
         running = await self.bot.engine.jobs.running_for_member(guild_id, target.id)
         if running:
             embed.add_field(name="Running now", value=running_jobs_text(running), inline=False)
-        embed.add_field(name="Prices (default options)", value=self._prices(), inline=False)
+        policy = await self.bot.server_settings.policy(guild_id)
+        embed.add_field(name="Prices (default options)", value=self._prices(policy), inline=False)
         if balances:
             embed.add_field(name="Provider accounts", value=balances, inline=False)
         content = f"{balance.left} / {balance.allowance}"
@@ -80,17 +83,19 @@ class CreditsCog(commands.Cog):
         else:
             await interaction.response.send_message(content=content, embed=embed, ephemeral=True)
 
-    def _prices(self) -> str:
-        """Each command's default model and its price with default options, from the cache."""
+    def _prices(self, policy: GuildPolicy) -> str:
+        """Each command's default model in this server and its price with default options,
+        from the cache."""
         lines = []
-        for command, kind, image_input, default in (
-            ("/image", Kind.IMAGE, None, self.bot.settings.default_image_model),
-            ("/video", Kind.VIDEO, False, self.bot.settings.default_video_model),
-            ("/animate", Kind.VIDEO, True, self.bot.settings.default_animate_model),
+        for command_kind, kind, image_input in (
+            ("image", Kind.IMAGE, None),
+            ("video", Kind.VIDEO, False),
+            ("animate", Kind.VIDEO, True),
         ):
+            command = f"/{command_kind}"
             try:
-                spec = self.bot.registry.resolve(
-                    None, kind, default=default, image_input=image_input
+                spec = choose_model(
+                    self.bot, policy, None, kind, command_kind=command_kind, image_input=image_input
                 )
             except LookupError:
                 continue

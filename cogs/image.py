@@ -11,7 +11,7 @@ from discord.ext import commands
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
 from jobs.validation import build_request, fits
 from presentation.discord_limits import OPTION_LENGTH_MAX
-from presentation.launch import start_generation
+from presentation.launch import admit, choose_model, start_generation
 from providers.base import Kind
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class ImageCog(commands.Cog):
         reference2: discord.Attachment | None = None,
         reference3: discord.Attachment | None = None,
     ) -> None:
+        policy = await admit(self.bot, interaction, prompt)
         images = [
             (label, attachment_input(attachment))
             for label, attachment in (
@@ -75,15 +76,17 @@ class ImageCog(commands.Cog):
             output_format=format,
             images=images,
         )
-        spec = self.bot.registry.resolve(
+        spec = choose_model(
+            self.bot,
+            policy,
             model,
             Kind.IMAGE,
-            default=self.bot.settings.default_image_model,
+            command_kind="image",
             image_input=True if images else None,
             accepts=fits(**options),
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="image")
+        await start_generation(self.bot, interaction, spec, request, command="image", policy=policy)
 
 
 async def setup(bot: BananaBot) -> None:

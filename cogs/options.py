@@ -10,7 +10,9 @@ from discord import app_commands
 
 from jobs.validation import InputImage
 from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
+from presentation.launch import choose_model
 from providers.base import Kind, ModelSpec
+from quota.server_settings import GuildPolicy
 
 Autocomplete = Callable[
     [discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
@@ -27,35 +29,46 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
 
 
 def chosen_model(
-    interaction: discord.Interaction, kind: Kind, *, animate: bool = False, field: str = ""
+    interaction: discord.Interaction,
+    kind: Kind,
+    policy: GuildPolicy,
+    *,
+    animate: bool = False,
+    field: str = "",
 ) -> ModelSpec | None:
-    """The model the command will use given what has been typed so far (or the default):
-    without a model named, one that offers ``field``, the option being typed, as the command
-    picks one that takes the options given."""
+    """The model the command will use given what has been typed so far (or the server's or
+    the bot's default), among the models the server allows: without a model named, one that
+    offers ``field``, the option being typed, as the command picks one that takes the
+    options given."""
     bot = interaction.client
     namespace = interaction.namespace
     name = getattr(namespace, "model", None)
-    settings = bot.settings  # type: ignore[attr-defined]
     if kind is Kind.IMAGE:
-        default = settings.default_image_model
+        command_kind = "image"
         references = ("reference", "reference2", "reference3")
         image_input = True if any(getattr(namespace, n, None) for n in references) else None
     elif animate:
-        default = settings.default_animate_model
+        command_kind = "animate"
         image_input = True
     else:
-        default = settings.default_video_model
+        command_kind = "video"
         image_input = bool(getattr(namespace, "image", None))  # as /video decides
     try:
-        return bot.registry.resolve(  # type: ignore[attr-defined]
+        return choose_model(
+            bot,  # type: ignore[arg-type]
+            policy,
             name,
             kind,
-            default=default,
+            command_kind=command_kind,
             image_input=image_input,
             accepts=(lambda spec: bool(getattr(spec, field))) if field else None,
         )
     except LookupError:
         return None
+
+
+async def server_policy(interaction: discord.Interaction) -> GuildPolicy:
+    return await interaction.client.server_settings.policy(interaction.guild_id or 0)  # type: ignore[attr-defined]
 
 
 def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autocomplete:
@@ -66,8 +79,11 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
     ) -> list[app_commands.Choice[str]]:
         bot = interaction.client
         needle = current.strip().lower()
+        policy = await server_policy(interaction)
         choices = []
         for spec in bot.registry.models(kind, image_input=image_input):  # type: ignore[attr-defined]
+            if not policy.allows(spec):
+                continue  # the server does not allow it: the command would refuse it
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
@@ -93,7 +109,8 @@ def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Aut
     """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
 
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice]:
-        spec = chosen_model(interaction, kind, animate=animate, field=field)
+        policy = await server_policy(interaction)
+        spec = chosen_model(interaction, kind, policy, animate=animate, field=field)
         if spec is None:
             return []
         needle = str(current).strip().lower()

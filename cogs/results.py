@@ -15,7 +15,7 @@ import discord
 from db.jobs import Job
 from jobs.errors import InvalidRequest
 from jobs.validation import InputImage
-from presentation.launch import start_generation
+from presentation.launch import admit, start_generation
 from providers.base import Kind
 
 if TYPE_CHECKING:
@@ -62,8 +62,13 @@ class RerollButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         async def reroll(bot: BananaBot) -> None:
             job = await _stored_job(bot, self.job_id)
-            spec = bot.registry.resolve(f"{job.provider}:{job.model}", Kind(job.kind))
-            await start_generation(bot, interaction, spec, job.request, command="reroll")
+            policy = await admit(bot, interaction, job.request.prompt, job.request.negative_prompt)
+            spec = bot.registry.resolve(
+                f"{job.provider}:{job.model}", Kind(job.kind), allowed=policy.allows
+            )
+            await start_generation(
+                bot, interaction, spec, job.request, command="reroll", policy=policy
+            )
 
         await _run(interaction, reroll)
 

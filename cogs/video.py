@@ -11,7 +11,7 @@ from discord.ext import commands
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
 from jobs.errors import InvalidRequest
 from jobs.validation import InputImage, build_request, fits
-from presentation.launch import start_generation
+from presentation.launch import admit, choose_model, start_generation
 from providers.base import Kind
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class VideoCog(commands.Cog):
         negative_prompt: app_commands.Range[str, 1, 1000] | None = None,
         image: discord.Attachment | None = None,
     ) -> None:
+        policy = await admit(self.bot, interaction, prompt, negative_prompt)
         images = [("image", attachment_input(image))] if image else []
         options = dict(
             prompt=prompt,
@@ -64,15 +65,17 @@ class VideoCog(commands.Cog):
             negative_prompt=negative_prompt,
             images=images,
         )
-        spec = self.bot.registry.resolve(
+        spec = choose_model(
+            self.bot,
+            policy,
             model,
             Kind.VIDEO,
-            default=self.bot.settings.default_video_model,
+            command_kind="video",
             image_input=True if images else False,
             accepts=fits(**options),
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="video")
+        await start_generation(self.bot, interaction, spec, request, command="video", policy=policy)
 
     @app_commands.command(name="animate", description="Turn an image into a short video")
     @app_commands.guild_only()
@@ -144,6 +147,7 @@ async def animate_image(
 ) -> None:
     """Shared by /animate and the Animate button on image results. Without ``model`` the
     default is a model that takes every option given (on nanobananavideo: seedance2)."""
+    policy = await admit(bot, interaction, prompt)
     options = dict(
         prompt=prompt or ANIMATE_DEFAULT_PROMPT,
         duration=duration,
@@ -152,15 +156,17 @@ async def animate_image(
         motion=motion,
         images=[source],
     )
-    spec = bot.registry.resolve(
+    spec = choose_model(
+        bot,
+        policy,
         model,
         Kind.VIDEO,
-        default=bot.settings.default_animate_model,
+        command_kind="animate",
         image_input=True,
         accepts=fits(**options),
     )
     request = build_request(spec, **options)
-    await start_generation(bot, interaction, spec, request, command=command)
+    await start_generation(bot, interaction, spec, request, command=command, policy=policy)
 
 
 async def setup(bot: BananaBot) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,7 +23,9 @@ import discord
 from db.jobs import Job, JobState
 from jobs.errors import InvalidRequest
 from presentation.embeds import job_card
-from providers.base import GenerationRequest, ModelSpec
+from providers.base import GenerationRequest, Kind, ModelSpec
+from providers.registry import ModelNotAllowed
+from quota.server_settings import GuildPolicy
 
 if TYPE_CHECKING:
     from bot import BananaBot
@@ -62,6 +65,57 @@ async def price(
     return await lookup, True
 
 
+def bot_default(bot: BananaBot, command_kind: str) -> str | None:
+    """The operator's default model for a command kind (DEFAULT_*_MODEL)."""
+    settings = bot.settings
+    return {
+        "image": settings.default_image_model,
+        "video": settings.default_video_model,
+        "animate": settings.default_animate_model,
+    }[command_kind]
+
+
+def _parent_channel(interaction: discord.Interaction) -> int | None:
+    """A thread's parent channel: a thread of an allowed channel is allowed too."""
+    return getattr(interaction.channel, "parent_id", None)
+
+
+async def admit(
+    bot: BananaBot, interaction: discord.Interaction, *texts: str | None
+) -> GuildPolicy:
+    """The server's rules that come before anything else (/settings channel, blocklist):
+    raises UserFacingError, nothing chosen, priced or charged. Returns the server's policy
+    for choosing the model."""
+    policy = await bot.server_settings.policy(interaction.guild_id or 0)
+    policy.check_channel(interaction.channel_id, _parent_channel(interaction))
+    policy.check_prompt(*texts)
+    return policy
+
+
+def choose_model(
+    bot: BananaBot,
+    policy: GuildPolicy,
+    name: str | None,
+    kind: Kind,
+    *,
+    command_kind: str,
+    image_input: bool | None,
+    accepts: Callable[[ModelSpec], bool] | None = None,
+) -> ModelSpec:
+    """The model a command runs: the one named, else the server's /settings default, else
+    the operator's DEFAULT_*_MODEL, else the first allowed model that takes the options;
+    models the server does not allow are never picked and refused when named."""
+    return bot.registry.resolve(
+        name,
+        kind,
+        default=bot_default(bot, command_kind),
+        server_default=policy.default_for(command_kind),
+        image_input=image_input,
+        accepts=accepts,
+        allowed=policy.allows,
+    )
+
+
 def member_role_ids(interaction: discord.Interaction) -> list[int]:
     user = interaction.user
     return [r.id for r in getattr(user, "roles", [])]
@@ -74,8 +128,19 @@ async def start_generation(
     request: GenerationRequest,
     *,
     command: str,
+    policy: GuildPolicy | None = None,
 ) -> Job:
-    """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal."""
+    """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
+
+    The server's rules are checked again here, whatever path led here (a command, a button),
+    before anything is priced: the channel, the prompt, and that the model is allowed."""
+    if policy is None:
+        policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
+    else:
+        policy.check_channel(interaction.channel_id, _parent_channel(interaction))
+        policy.check_prompt(request.prompt, request.negative_prompt)
+    if not policy.allows(spec):
+        raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
     if not bot.engine.accepting:
         raise InvalidRequest(RESTARTING)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here

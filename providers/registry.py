@@ -31,6 +31,10 @@ class UnknownModel(InvalidRequest, LookupError):
     """The model named is not offered by any enabled provider. The message says what is."""
 
 
+class ModelNotAllowed(UnknownModel):
+    """The server does not allow the model (``/settings model``). The message says which are."""
+
+
 class ProviderRegistry:
     def __init__(self, providers: Iterable[Provider]) -> None:
         self.providers: dict[str, Provider] = {p.id: p for p in providers}
@@ -79,17 +83,21 @@ class ProviderRegistry:
         kind: Kind,
         *,
         default: str | None = None,
+        server_default: str | None = None,
         image_input: bool | None = None,
         accepts: Callable[[ModelSpec], bool] | None = None,
+        allowed: Callable[[ModelSpec], bool] | None = None,
     ) -> ModelSpec:
         """The model a command should use. Raises UnknownModel with a helpful message.
 
-        A model the member names is used as named (the options' check then says what it does
-        not take). Without one: ``default`` (the server's or the operator's) when it can do
-        the job and ``accepts`` the options given; else the first enabled model that can and
-        does, in ADAPTERS order and each provider's own order (nanobananavideo lists its
-        image-to-video endpoint's default, seedance2, first); else the first that can do the
-        job, whose check then explains the refusal.
+        ``allowed`` is the server's say (``/settings model``): a model it refuses is never
+        picked, and one named is refused with ModelNotAllowed. A model the member names is
+        used as named (the options' check then says what it does not take). Without one:
+        ``server_default`` (``/settings default``), then ``default`` (the operator's), each
+        when it is allowed, can do the job and ``accepts`` the options given; else the first
+        allowed model that can and does, in ADAPTERS order and each provider's own order
+        (nanobananavideo lists its image-to-video endpoint's default, seedance2, first);
+        else the first allowed one that can do the job, whose check then explains the refusal.
         """
         candidates = self.models(kind, image_input=image_input)
         if not candidates:
@@ -97,20 +105,33 @@ class ProviderRegistry:
                 f"No {kind.value} model is enabled on this bot. A server admin needs to set a "
                 "provider's API key."
             )
+        permitted = [spec for spec in candidates if allowed is None or allowed(spec)]
         if name and name.strip():
-            return self._named(name.strip(), kind, candidates, image_input)
-        if default and default.strip():
+            return self._named(name.strip(), kind, candidates, image_input, allowed)
+        if not permitted:
+            raise ModelNotAllowed(
+                f"No {kind.value} model that can do this is allowed in this server. A "
+                "moderator can allow one with /settings model."
+            )
+        for preferred in (server_default, default):
+            if not (preferred and preferred.strip()):
+                continue
             try:
-                spec = self._named(default.strip(), kind, candidates, image_input)
-            except UnknownModel:  # a configured default that cannot do this job gives way
-                spec = None
-            if spec is not None and (accepts is None or accepts(spec)):
+                spec = self._named(preferred.strip(), kind, candidates, image_input, allowed)
+            except UnknownModel:  # a default that cannot (or may not) do this job gives way
+                continue
+            if accepts is None or accepts(spec):
                 return spec
-        fitting = [spec for spec in candidates if accepts is None or accepts(spec)]
-        return (fitting or candidates)[0]
+        fitting = [spec for spec in permitted if accepts is None or accepts(spec)]
+        return (fitting or permitted)[0]
 
     def _named(
-        self, wanted: str, kind: Kind, candidates: list[ModelSpec], image_input: bool | None
+        self,
+        wanted: str,
+        kind: Kind,
+        candidates: list[ModelSpec],
+        image_input: bool | None,
+        allowed: Callable[[ModelSpec], bool] | None = None,
     ) -> ModelSpec:
         provider_id, _, model_id = wanted.rpartition(":")
         matches = [
@@ -119,8 +140,9 @@ class ProviderRegistry:
             if m.id.lower() == model_id.lower()
             and (not provider_id or m.provider == provider_id.lower())
         ]
+        permitted = [m for m in candidates if allowed is None or allowed(m)]
         if not matches:
-            shown = ", ".join(sorted({m.id for m in candidates}))
+            shown = ", ".join(sorted({m.id for m in permitted})) or "none"
             raise UnknownModel(
                 f"`{wanted}` is not an enabled {kind.value} model. Available: {shown}."
             )
@@ -130,7 +152,13 @@ class ProviderRegistry:
                 f"`{wanted}` cannot be used this way"
                 + (" (it needs an input image)." if image_input is False else ".")
             )
-        return usable[0]
+        usable_here = [m for m in usable if allowed is None or allowed(m)]
+        if not usable_here:
+            shown = ", ".join(sorted({m.id for m in permitted})) or "none"
+            raise ModelNotAllowed(
+                f"`{wanted}` is not allowed in this server. Allowed here: {shown}."
+            )
+        return usable_here[0]
 
     async def aclose(self) -> None:
         for provider in self.providers.values():
