@@ -36,6 +36,7 @@ from providers.registry import ProviderRegistry, UnknownModel
 from quota.moderation import ModerationSettings
 from quota.server_settings import ServerSettings
 from quota.service import QuotaService
+from quota.usage import UsageService
 from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
 
 log = logging.getLogger("bananabot")
@@ -162,6 +163,9 @@ class BananaBot(commands.Bot):
             default_credits=self.settings.quota_default_credits,
             max_jobs_per_user=self.settings.max_jobs_per_user,
             clock=self.timebase.now,
+        )
+        self.usage = UsageService(
+            self.db, default_allowance=self.settings.quota_default_credits, clock=self.timebase.now
         )
         self.notifier = DiscordNotifier(self, now=self.timebase.now)
         self.callbacks = self._callback_server()

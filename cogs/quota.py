@@ -5,16 +5,20 @@ channel: who did it, whom it concerns, how much and why."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import math
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from jobs.errors import InvalidRequest, NotAllowed
-from presentation import audit
-from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
+from presentation import audit, charts
+from presentation.discord_limits import CONTENT_MAX, DEFAULT_UPLOAD_LIMIT, clip, fit_embed
 from presentation.embeds import balance_embed, plural
 from presentation.permissions import (
     ONLY_MODERATORS,
@@ -23,12 +27,14 @@ from presentation.permissions import (
     manages_server,
     moderator_role_refusal,
 )
+from quota.usage import day_range, parse_day
 
 if TYPE_CHECKING:
     from bot import BananaBot
 
 HISTORY_PAGE = 10
 MAX_AMOUNT = 1_000_000
+NAMES_TIMEOUT = 2.0  # looking up the top members' names for the chart; ids do meanwhile
 
 
 class ModeratorOnly(app_commands.CheckFailure, NotAllowed):
@@ -210,6 +216,75 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         embed.set_footer(text=f"page {page}" + (f" · more on page {page + 1}" if more else ""))
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
+    @app_commands.command(name="usage", description="Chart of credits spent, top members and jobs")
+    @app_commands.describe(
+        period="today (by hour), the last 7 days or the last 30 days (by day)",
+        user="Only this member",
+    )
+    async def usage(
+        self,
+        interaction: discord.Interaction,
+        period: Literal["day", "week", "month"] = "week",
+        user: discord.Member | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.bot.usage.report(
+            interaction.guild_id or 0, period, user.id if user else None
+        )
+        names = await _member_names(interaction, [uid for uid, _ in report.top_members], known=user)
+        png = await asyncio.to_thread(charts.render_png, report, names)  # off the event loop
+        embed = discord.Embed(
+            title=clip(charts.title(report, names), 256),
+            description=charts.summary(report, names),
+            colour=discord.Colour.blurple(),
+        )
+        limit = getattr(interaction, "filesize_limit", None) or DEFAULT_UPLOAD_LIMIT
+        if len(png) > limit:  # cannot happen by construction (charts.WORST_PNG_BYTES)
+            await interaction.followup.send(embed=fit_embed(embed), ephemeral=True)
+            return
+        file = discord.File(
+            io.BytesIO(png), filename="usage.png", description=charts.alt_text(report, names)
+        )
+        embed.set_image(url="attachment://usage.png")
+        await interaction.followup.send(embed=fit_embed(embed), file=file, ephemeral=True)
+
+    @app_commands.command(name="export", description="The server's credit ledger as a CSV file")
+    @app_commands.describe(
+        since="First day, YYYY-MM-DD in UTC (default: the first entry)",
+        until="Last day, YYYY-MM-DD in UTC (default: today)",
+    )
+    async def export(
+        self,
+        interaction: discord.Interaction,
+        since: app_commands.Range[str, 1, 20] | None = None,
+        until: app_commands.Range[str, 1, 20] | None = None,
+    ) -> None:
+        first, last = parse_day(since, "since"), parse_day(until, "until")
+        start, end = day_range(first, last)  # refusals before anything is read
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        limit = getattr(interaction, "filesize_limit", None) or DEFAULT_UPLOAD_LIMIT
+        export = await self.bot.usage.export_csv(
+            interaction.guild_id or 0, start, end, max_bytes=limit
+        )
+        span = f"{first.isoformat() if first else 'the first entry'} to "
+        span += last.isoformat() if last else "today"
+        entries = "ledger entry" if export.rows == 1 else "ledger entries"
+        text = f"{export.rows} {entries} of this server, {span} (UTC)."
+        if export.stopped_at is not None:
+            day = datetime.fromtimestamp(export.stopped_at, UTC).date().isoformat()
+            text += (
+                f" The file reached Discord's upload limit, so it stops before an entry of "
+                f"{day}: export again with `since:{day}` for the rest (that day's earlier "
+                "entries come again)."
+            )
+        name = f"ledger-{first.isoformat() if first else 'start'}-to-"
+        name += f"{last.isoformat() if last else 'today'}.csv"
+        await interaction.followup.send(
+            clip(text, CONTENT_MAX),
+            file=discord.File(io.BytesIO(export.data), filename=name),
+            ephemeral=True,
+        )
+
     @app_commands.command(name="modrole", description="Set the role whose holders may use /quota")
     @app_commands.describe(role="The moderator role (not @everyone, not a bot's or integration's)")
     async def modrole(self, interaction: discord.Interaction, role: discord.Role) -> None:
@@ -236,6 +311,32 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
             f"set the log channel to <#{channel.id}>{_was(before, '<#{}>')}.",
             also_to=before if before != channel.id else None,
         )
+
+
+async def _member_names(
+    interaction: discord.Interaction, ids: list[int], *, known: discord.Member | None
+) -> dict[int, str]:
+    """Display names for the chart: from the cache, else asked of Discord (bounded by
+    NAMES_TIMEOUT; a name not found in time shows as the end of the member's id)."""
+    guild = interaction.guild
+    names: dict[int, str] = {known.id: known.display_name} if known else {}
+    missing = []
+    for uid in dict.fromkeys(ids):
+        member = guild.get_member(uid) if guild else None
+        if member is not None:
+            names[uid] = member.display_name
+        elif uid not in names:
+            missing.append(uid)
+
+    async def fetch(uid: int) -> None:
+        with contextlib.suppress(discord.HTTPException):
+            names[uid] = (await guild.fetch_member(uid)).display_name  # type: ignore[union-attr]
+
+    if guild is not None and missing:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(NAMES_TIMEOUT):
+                await asyncio.gather(*(fetch(uid) for uid in missing))
+    return names
 
 
 def _because(reason: str | None) -> str:

@@ -6,7 +6,12 @@ Every function that changes money takes the connection of an open transaction, s
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import BinaryIO
 
 import aiosqlite
 
@@ -282,3 +287,164 @@ async def consistency_problems(db: Database) -> list[str]:
     )
     problems += [f"job {r[0]} charged {r[1]} but the ledger settled {r[2]}" for r in rows]
     return problems
+
+
+# --- export (/quota export) -----------------------------------------------------------------
+# Self-contained: one page of SQL at a time, the running balances kept here, a CSV writer.
+
+EXPORT_COLUMNS = (
+    "time",
+    "member",
+    "job",
+    "model",
+    "kind",
+    "amount",
+    "balance_after",
+    "actor",
+    "reason",
+)
+EXPORT_PAGE = 500  # ledger rows read per statement: no read stays open across awaits
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One ledger entry for people. ``member`` is a role's or the server's id on the 'set'
+    rows that record their allowance (those have no ``balance_after``)."""
+
+    time: float
+    member: int
+    job: str | None
+    model: str | None  # provider:model of the entry's job
+    kind: str
+    amount: int
+    balance_after: int | None
+    actor: int | None
+    reason: str | None
+
+
+async def export_rows(
+    db: Database,
+    guild_id: int,
+    since: float | None = None,
+    until: float | None = None,
+    *,
+    default_allowance: int = 0,
+) -> AsyncIterator[ExportRow]:
+    """Every ledger entry of ``guild_id`` written in [since, until), oldest first, with the
+    member's balance right after it: what /credits would have said then — the allowance,
+    minus the period's use and reservations, plus bonus credits.
+
+    The allowance is the member's own setting as the ledger recorded it by then, else the
+    server default as recorded by then, else ``default_allowance`` (QUOTA_DEFAULT_CREDITS).
+    Role allowances depend on who held which role, which nothing records, so a member whose
+    allowance comes from a role shows the figure without it. The whole history is read (a
+    page at a time) because balances run from the first entry."""
+    own: dict[int, int] = {}  # member -> their own allowance setting
+    bonus: dict[int, int] = {}
+    period_delta: dict[tuple[int, str], int] = {}
+    server_default: int | None = None
+    roles = {
+        int(r[0])
+        for r in await db.fetchall(
+            "SELECT target_id FROM allowances WHERE guild_id = ? AND scope = 'role'", (guild_id,)
+        )
+    }
+    after_id = 0
+    while True:
+        page = await db.fetchall(
+            "SELECT l.*, j.provider AS job_provider, j.model AS job_model FROM ledger l"
+            " LEFT JOIN jobs j ON j.id = l.job_id"
+            " WHERE l.guild_id = ? AND l.id > ? AND (? IS NULL OR l.created_at < ?)"
+            " ORDER BY l.id LIMIT ?",
+            (guild_id, after_id, until, until, EXPORT_PAGE),
+        )
+        for row in page:
+            entry = _row(row)
+            member = int(row["user_id"])
+            scope_row = member == guild_id or member in roles
+            balance: int | None = None
+            if entry.kind == "set" and member == guild_id:
+                server_default = entry.amount
+            elif not scope_row:
+                if entry.kind == "set":
+                    own[member] = entry.amount
+                key = (member, entry.period)
+                period_delta[key] = period_delta.get(key, 0) + entry.allowance_delta
+                bonus[member] = bonus.get(member, 0) + entry.bonus_delta
+                allowance = own.get(member, server_default)
+                if allowance is None:
+                    allowance = default_allowance
+                balance = max(0, allowance + period_delta[key]) + bonus[member]
+            if since is not None and entry.created_at < since:
+                continue
+            model = None
+            if row["job_model"] is not None:
+                model = f"{row['job_provider']}:{row['job_model']}"
+            yield ExportRow(
+                time=entry.created_at,
+                member=member,
+                job=entry.job_id,
+                model=model,
+                kind=entry.kind,
+                amount=entry.amount,
+                balance_after=balance,
+                actor=entry.actor_id,
+                reason=entry.reason,
+            )
+        if len(page) < EXPORT_PAGE:
+            return
+        after_id = page[-1]["id"]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula is quoted with a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    return str(value)
+
+
+def export_line(row: ExportRow | None) -> bytes:
+    """One CSV line (UTF-8, CRLF as RFC 4180 has it); None gives the header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if row is None:
+        writer.writerow(EXPORT_COLUMNS)
+    else:
+        when = datetime.fromtimestamp(row.time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        writer.writerow(
+            [
+                when,
+                row.member,
+                _cell(row.job),
+                _cell(row.model),
+                row.kind,
+                row.amount,
+                _cell(row.balance_after),
+                _cell(row.actor),
+                _cell(row.reason),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+async def write_csv(
+    rows: AsyncIterator[ExportRow], out: BinaryIO, *, max_bytes: int | None = None
+) -> tuple[int, ExportRow | None]:
+    """Write the header and ``rows`` to ``out``, stopping before ``max_bytes`` would be
+    passed. Returns (rows written, the first row left out, or None when all fit)."""
+    header = export_line(None)
+    out.write(header)
+    size, written = len(header), 0
+    async for row in rows:
+        line = export_line(row)
+        if max_bytes is not None and size + len(line) > max_bytes:
+            return written, row
+        out.write(line)
+        size += len(line)
+        written += 1
+    return written, None

@@ -35,3 +35,6 @@ CREATE TABLE guild_blocklist (
     added_at REAL NOT NULL,
     PRIMARY KEY (guild_id, phrase)
 );
+
+-- /quota usage and /quota export read a server's ledger by time.
+CREATE INDEX ledger_guild_time ON ledger (guild_id, created_at);

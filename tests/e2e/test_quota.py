@@ -16,6 +16,8 @@ SUBCOMMANDS = [
     ("history", {"user": BOB}),
     ("modrole", {"role": VIP_ROLE}),
     ("logchannel", {"channel": LOG_CHANNEL}),
+    ("usage", {}),
+    ("export", {}),
 ]
 
 
