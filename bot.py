@@ -26,6 +26,8 @@ from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
+from jobs.metrics import Metrics
+from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
 from jobs.timebase import Timebase
 from presentation import command_limits
@@ -50,6 +52,7 @@ EXTENSIONS = (
     "cogs.settings",
 )
 MODEL_REFRESH_TIMEOUT = 10.0
+DATABASE_CHECK_TIMEOUT = 2.0  # /healthz: a database slower than this to answer is unhealthy
 PROBLEMS_SHOWN = 3  # ledger problems named in one log or console line
 
 
@@ -124,12 +127,16 @@ class BananaBot(commands.Bot):
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # guild cache: upload limits and channels
+        self.metrics = Metrics()
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            http_trace=rate_limit_trace(self.metrics),  # counts Discord's 429s
         )
+        self.gateway_connected = False  # READY or RESUMED seen, no disconnect since
+        self.monitor: MonitorServer | None = None
         self.settings = settings
         self.timebase = timebase or Timebase()
         self.registry = registry or ProviderRegistry.from_settings(
@@ -157,12 +164,14 @@ class BananaBot(commands.Bot):
                 describe_problems(problems),
             )
         await self._refresh_models()
+        self.registry.observe_requests(self.metrics.provider_request)
         self.quota = QuotaService(
             self.db,
             period=self.settings.quota_period,
             default_credits=self.settings.quota_default_credits,
             max_jobs_per_user=self.settings.max_jobs_per_user,
             clock=self.timebase.now,
+            on_credits=lambda kind, credits: self.metrics.credits.inc(credits, kind=kind),
         )
         self.usage = UsageService(
             self.db, default_allowance=self.settings.quota_default_credits, clock=self.timebase.now
@@ -184,7 +193,9 @@ class BananaBot(commands.Bot):
             timebase=self.timebase,
             callback_url=self.callbacks.url_for if self.callbacks else None,
             fetcher=self.fetcher,
+            metrics=self.metrics,
         )
+        self.metrics.collectors.append(self._collect_metrics)
         if self.callbacks:
             await self.callbacks.start()
         for extension in EXTENSIONS:
@@ -194,6 +205,7 @@ class BananaBot(commands.Bot):
         self.price_hints = PriceHints(self.pricer)
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
+        await self._start_monitor()
         log.info(
             "ready to work providers=%s resumed_jobs=%d",
             ",".join(self.registry.providers),
@@ -255,6 +267,54 @@ class BananaBot(commands.Bot):
             "commands synced to %s count=%d", f"guild={guild.id}" if guild else "all", len(synced)
         )
 
+    async def _start_monitor(self) -> None:
+        """The /healthz and /metrics listener, when METRICS_LISTEN asks for one."""
+        host, port = self.settings.metrics_host, self.settings.metrics_port
+        if host is None or port is None:
+            return
+        self.monitor = MonitorServer(
+            host=host, port=port, problems=self.health_problems, metrics=self.metrics
+        )
+        try:
+            await self.monitor.start()
+        except OSError as exc:
+            self.monitor = None
+            raise StartupError(f"METRICS_LISTEN {host}:{port} cannot be used: {exc}") from None
+
+    async def health_problems(self) -> list[str]:
+        """Why the bot is not healthy, in a few words each; empty when it is."""
+        problems = []
+        if self.is_closed() or not self.gateway_connected:
+            problems.append("the Discord gateway is not connected")
+        try:
+            await asyncio.wait_for(self.db.fetchone("SELECT 1"), DATABASE_CHECK_TIMEOUT)
+        except Exception as exc:
+            problems.append(f"the database does not answer ({type(exc).__name__})")
+        engine = getattr(self, "engine", None)
+        if engine is None or not engine.alive:
+            problems.append("the job engine is not running")
+        return problems
+
+    def _collect_metrics(self, metrics: Metrics) -> None:
+        """The gauges that describe now: jobs by state, queue depth, the gateway."""
+        states = self.engine.live_states()
+        metrics.jobs.set_all({key: float(n) for key, n in states.items()})
+        queued = {pid: 0.0 for pid in self.registry.providers}
+        for (provider, state), count in states.items():
+            if state == "queued":
+                queued[provider] = queued.get(provider, 0.0) + count
+        metrics.queue_depth.set_all({(pid,): n for pid, n in queued.items()})
+        metrics.gateway_connected.set_all({(): 1.0 if self.gateway_connected else 0.0})
+
+    async def on_connect(self) -> None:
+        self.gateway_connected = True
+
+    async def on_resumed(self) -> None:
+        self.gateway_connected = True
+
+    async def on_disconnect(self) -> None:
+        self.gateway_connected = False
+
     async def on_ready(self) -> None:
         log.info(
             "connected as user=%s guilds=%d", self.user.id if self.user else "?", len(self.guilds)
@@ -293,6 +353,9 @@ class BananaBot(commands.Bot):
             log.warning("could not send an error reply: %s", message)
 
     async def close(self) -> None:
+        self.gateway_connected = False
+        if self.monitor is not None:
+            await self.monitor.stop()
         warming = getattr(self, "_warming", None)
         if warming is not None:
             warming.cancel()

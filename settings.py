@@ -61,6 +61,9 @@ class Settings:
     # normalised); by default the enabled providers' base URLs. See jobs/download.py.
     media_trusted_origins: tuple[str, ...] = ()
     download_concurrency: int = 4  # jobs downloading their results at once
+    # /healthz and /metrics (METRICS_LISTEN); None: no listener
+    metrics_host: str | None = None
+    metrics_port: int | None = None
 
     def credit_rate(self, provider_id: str) -> float:
         if provider_id == "sandbox":
@@ -211,10 +214,36 @@ def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
 
 def _callback_listen(env: Mapping[str, str]) -> tuple[str, int]:
     raw = _get(env, "CALLBACK_LISTEN") or "127.0.0.1:8080"
+    return _listen(raw, "CALLBACK_LISTEN", "127.0.0.1:8080")
+
+
+def _listen(raw: str, name: str, example: str) -> tuple[str, int]:
     host, _, port = raw.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError("CALLBACK_LISTEN", f"must be host:port like 127.0.0.1:8080, got {raw!r}")
+        raise ConfigError(name, f"must be host:port like {example}, got {raw!r}")
     return host.strip("[]"), int(port)  # [::1]:8080 binds ::1
+
+
+def _metrics_listen(
+    env: Mapping[str, str], callback: tuple[str, int] | None
+) -> tuple[str | None, int | None]:
+    """METRICS_LISTEN: where /healthz and /metrics are served; unset or empty: nowhere."""
+    raw = _get(env, "METRICS_LISTEN")
+    if raw is None:
+        return None, None
+    host, port = _listen(raw, "METRICS_LISTEN", "127.0.0.1:9090")
+    wildcard = ("0.0.0.0", "::")
+    if (
+        callback is not None
+        and callback[1] == port
+        and (callback[0] == host or callback[0] in wildcard or host in wildcard)
+    ):
+        raise ConfigError(
+            "METRICS_LISTEN",
+            f"must not use the callback listener's port ({raw!r}; CALLBACK_LISTEN is "
+            f"{callback[0]}:{callback[1]})",
+        )
+    return host, port
 
 
 def _callback_secret(env: Mapping[str, str], callback_url: str | None) -> Secret | None:
@@ -290,6 +319,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     token = _get(env, "DISCORD_TOKEN")
     callback_url = _callback_url(env)
     callback_host, callback_port = _callback_listen(env)
+    metrics_host, metrics_port = _metrics_listen(
+        env, (callback_host, callback_port) if callback_url else None
+    )
     providers = _provider_configs(env)
     return Settings(
         discord_token=Secret(token) if token else None,
@@ -314,4 +346,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         callback_port=callback_port,
         media_trusted_origins=_trusted_origins(env, providers),
         download_concurrency=_int(env, "DOWNLOAD_CONCURRENCY", 4, minimum=1) or 4,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
     )

@@ -27,6 +27,7 @@ from db.jobs import Job, JobState, JobStore
 from jobs import failures
 from jobs.download import Fetched, MediaFetcher
 from jobs.limits import ProviderGate
+from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
@@ -110,8 +111,10 @@ class JobEngine:
         timebase: Timebase | None = None,
         callback_url: Callable[[str, str], str] | None = None,
         fetcher: MediaFetcher | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.jobs = JobStore(db)
         self.quota = quota
         self.providers = providers
@@ -187,6 +190,11 @@ class JobEngine:
     def accepting(self) -> bool:
         return self._accepting
 
+    @property
+    def alive(self) -> bool:
+        """Started, taking jobs, and its token sweeper (started with it) still running."""
+        return self._accepting and self._sweeper is not None and not self._sweeper.done()
+
     async def stop(self) -> None:
         """Stop taking jobs and pause the running ones; their state stays in the database.
 
@@ -230,6 +238,14 @@ class JobEngine:
         """Wait until every job task has ended (tests use this, under their own timeout)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    def live_states(self) -> dict[tuple[str, str], int]:
+        """(provider, state) -> jobs of this process now, for the metrics."""
+        counts: dict[tuple[str, str], int] = {}
+        for job in self._jobs.values():
+            key = (job.provider, job.state.value)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def queue_position(self, job: Job) -> int | None:
         gate = self.gates.get(job.provider)
@@ -322,6 +338,12 @@ class JobEngine:
             if not job.state.finished:
                 await self._fail(job, failures.internal(), f"{type(exc).__name__}: {exc}")
         finally:
+            if job.state.finished:
+                self.metrics.job_ended(
+                    job.id, job.provider, job.state.value, submitted=job.task_id is not None
+                )
+            else:
+                self.metrics.forget(job.id)
             if gate is not None and job.state.finished:
                 await gate.release(job.id)
             self._last_progress.pop(job.id, None)
@@ -448,6 +470,7 @@ class JobEngine:
             if remaining > 0:
                 await self._nap(job.id, min(delay, remaining))
             final = self.time.now() >= job.deadline_at
+            self.metrics.status_read(job.id, job.provider)
             try:
                 status = await provider.status(job.task_id or "", job.request)
             except ProviderError as exc:
@@ -479,6 +502,7 @@ class JobEngine:
     async def _finish_task(self, job: Job, status: TaskStatus) -> None:
         cost = status.cost if status.cost is not None else job.provider_cost
         if status.state is TaskState.SUCCEEDED and status.media:
+            self.metrics.task_done(job.id, self.time.now())
             await self.jobs.update(
                 job, state=JobState.DELIVERING, media=status.media, progress=100, provider_cost=cost
             )
@@ -515,6 +539,7 @@ class JobEngine:
             if message_id is None:
                 return
             await self.jobs.update(job, result_message_id=message_id)
+            self.metrics.delivered(job.id, job.provider, self.time.now())
             log.info(
                 "job=%s delivered message=%s files=%d links=%d unfetched=%d",
                 job.id,

@@ -134,8 +134,15 @@ class RequestPacer:
                 self._jobs_waiting -= 1
 
 
+RequestObserver = Callable[[str, str, str, int | str, float], None]
+"""Told of every request once it ends: (provider id, method, path, HTTP status or the
+network error's name, seconds). The bot's metrics listen here; providers know nothing more."""
+
+
 class ProviderHTTP:
     """One AsyncClient per provider, with the documented auth header and optional pacing."""
+
+    observer: RequestObserver | None = None
 
     def __init__(
         self,
@@ -171,23 +178,38 @@ class ProviderHTTP:
             await self.pacer.acquire(lookup=purpose is Purpose.LOOKUP)
         headers = self._auth_headers if auth else None
         deadline = {Purpose.STATUS: STATUS_DEADLINE, Purpose.LOOKUP: LOOKUP_DEADLINE}.get(purpose)
+        started = time.monotonic()
+        outcome: int | str = "error"
         try:
             async with asyncio.timeout(deadline):
-                return await self.client.request(
+                response = await self.client.request(
                     method, path, json=json, params=params, headers=headers
                 )
+            outcome = response.status_code
+            return response
         except TimeoutError:
+            outcome = "timeout"
             raise OutcomeUnknown(
                 f"no answer within {deadline:g}s", provider=self.provider_id
             ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            outcome = "connect"
             raise RequestNotSent(
                 f"could not connect ({type(exc).__name__})", provider=self.provider_id
             ) from None
         except httpx.TransportError as exc:
+            outcome = "transport"
             raise OutcomeUnknown(
                 f"no answer ({type(exc).__name__})", provider=self.provider_id
             ) from None
+        finally:
+            if self.observer is not None:
+                try:
+                    self.observer(
+                        self.provider_id, method, path, outcome, time.monotonic() - started
+                    )
+                except Exception:  # counting must never fail a request
+                    pass
 
     async def aclose(self) -> None:
         await self.client.aclose()

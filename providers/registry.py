@@ -14,6 +14,7 @@ import httpx
 from jobs.errors import InvalidRequest
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import Kind, ModelSpec, Provider
+from providers.http import ProviderHTTP, RequestObserver
 from providers.nananobanana import NanaNoBananaProvider
 from providers.nanobanana import NanoBananaProvider
 from providers.nanobananavideo import NanoBananaVideoProvider
@@ -159,6 +160,13 @@ class ProviderRegistry:
                 f"`{wanted}` is not allowed in this server. Allowed here: {shown}."
             )
         return usable_here[0]
+
+    def observe_requests(self, observer: RequestObserver | None) -> None:
+        """Tell ``observer`` of every HTTP request an adapter makes (the bot's metrics)."""
+        for provider in self.providers.values():
+            http = getattr(provider, "_http", None)
+            if isinstance(http, ProviderHTTP):
+                http.observer = observer
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

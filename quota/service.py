@@ -64,6 +64,7 @@ class QuotaService:
         default_credits: int,
         max_jobs_per_user: int,
         clock: Callable[[], float] = time.time,
+        on_credits: Callable[[str, int], None] | None = None,
     ) -> None:
         if period not in PERIODS:
             raise ValueError(f"unknown quota period {period!r}")
@@ -72,6 +73,7 @@ class QuotaService:
         self.default_credits = default_credits
         self.max_jobs_per_user = max_jobs_per_user
         self.clock = clock
+        self.on_credits = on_credits  # told ("reserved" | "charged" | "refunded", credits)
         self._pending: list[_Pending] = []
         self._batcher: asyncio.Task[None] | None = None
 
@@ -161,6 +163,8 @@ class QuotaService:
             except Exception as exc:
                 outcomes = [exc] * len(batch)
             for pending, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Balance):  # committed
+                    self._count("reserved", pending.job.cost)
                 if pending.outcome.done():  # the caller gave up waiting
                     continue
                 if isinstance(outcome, Exception):
@@ -246,6 +250,7 @@ class QuotaService:
             reason=_reason(f"{job.provider}:{job.model} completed"),
             created_at=self.clock(),
         )
+        self._count("charged", charged)
         return charged
 
     async def refund(self, job: Job, reason: str, *, conn=None) -> bool:
@@ -270,7 +275,12 @@ class QuotaService:
             reason=_reason(reason),
             created_at=self.clock(),
         )
+        self._count("refunded", reserve.amount)
         return True
+
+    def _count(self, kind: str, credits: int) -> None:
+        if self.on_credits is not None and credits:
+            self.on_credits(kind, credits)
 
     # --- moderation -----------------------------------------------------------------------
 
