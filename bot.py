@@ -174,7 +174,10 @@ class BananaBot(commands.Bot):
             on_credits=lambda kind, credits: self.metrics.credits.inc(credits, kind=kind),
         )
         self.usage = UsageService(
-            self.db, default_allowance=self.settings.quota_default_credits, clock=self.timebase.now
+            self.db,
+            default_allowance=self.settings.quota_default_credits,
+            period=self.settings.quota_period,
+            clock=self.timebase.now,
         )
         self.notifier = DiscordNotifier(self, now=self.timebase.now)
         self.callbacks = self._callback_server()

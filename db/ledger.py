@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -329,10 +329,12 @@ async def export_rows(
     until: float | None = None,
     *,
     default_allowance: int = 0,
+    period_at: Callable[[float], str] | None = None,
 ) -> AsyncIterator[ExportRow]:
     """Every ledger entry of ``guild_id`` written in [since, until), oldest first, with the
     member's balance right after it: what /credits would have said then — the allowance,
-    minus the period's use and reservations, plus bonus credits.
+    minus the use and reservations of the quota period current then (``period_at`` names
+    it from a time; without it, the entry's own period), plus bonus credits.
 
     The allowance is the member's own setting as the ledger recorded it by then, else the
     server default as recorded by then, else ``default_allowance`` (QUOTA_DEFAULT_CREDITS).
@@ -374,7 +376,9 @@ async def export_rows(
                 allowance = own.get(member, server_default)
                 if allowance is None:
                     allowance = default_allowance
-                balance = max(0, allowance + period_delta[key]) + bonus[member]
+                current = period_at(entry.created_at) if period_at else entry.period
+                used = period_delta.get((member, current), 0)
+                balance = max(0, allowance + used) + bonus[member]
             if since is not None and entry.created_at < since:
                 continue
             model = None

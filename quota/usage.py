@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from db import ledger, usage
 from db.database import Database
 from jobs.errors import InvalidRequest
+from quota.periods import period_key
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -99,10 +100,16 @@ def day_range(since: date | None, until: date | None) -> tuple[float | None, flo
 
 class UsageService:
     def __init__(
-        self, db: Database, *, default_allowance: int, clock: Callable[[], float] = time.time
+        self,
+        db: Database,
+        *,
+        default_allowance: int,
+        period: str = "daily",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.default_allowance = default_allowance
+        self.period = period  # QUOTA_PERIOD: which period's use a balance counts
         self.clock = clock
 
     async def report(self, guild_id: int, period: str, user_id: int | None = None) -> UsageReport:
@@ -138,6 +145,18 @@ class UsageService:
             user_id=user_id,
         )
 
+    def _export_rows(
+        self, guild_id: int, since: float | None = None, until: float | None = None
+    ) -> AsyncIterator[ledger.ExportRow]:
+        return ledger.export_rows(
+            self.db,
+            guild_id,
+            since,
+            until,
+            default_allowance=self.default_allowance,
+            period_at=lambda at: period_key(self.period, datetime.fromtimestamp(at, UTC)),
+        )
+
     async def export_csv(
         self,
         guild_id: int,
@@ -148,8 +167,6 @@ class UsageService:
     ) -> Export:
         """The server's ledger in [since, until) as CSV, cut before ``max_bytes``."""
         out = io.BytesIO()
-        rows = ledger.export_rows(
-            self.db, guild_id, since, until, default_allowance=self.default_allowance
-        )
+        rows = self._export_rows(guild_id, since, until)
         written, left_out = await ledger.write_csv(rows, out, max_bytes=max_bytes)
         return Export(out.getvalue(), written, left_out.time if left_out else None)

@@ -17,7 +17,7 @@ from bot import EXTENSIONS, BananaBot
 from db.jobs import Job, JobState
 from jobs.media import MediaFile
 from presentation.delivery import mention_only
-from presentation.discord_limits import CONTENT_MAX, clip
+from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import balance_embed, job_card, running_jobs_text
 from presentation.results import Result, Shape, build
 from providers.base import GenerationRequest, Kind, Media
@@ -196,3 +196,32 @@ def test_autocomplete_answers_are_taken():
         for _ in range(25)
     ]
     assert check_autocomplete({"choices": choices}) is None
+
+
+def test_the_usage_chart_message_is_taken_whatever_the_report():
+    from presentation import charts
+    from quota.usage import OTHER, UsageReport
+
+    models = {f"{i}{'m' * 99}": tuple([999_999] * 30) for i in range(8)}
+    report = UsageReport(
+        period="month",
+        since=0.0,
+        until=30 * 86_400.0,
+        bucket_seconds=86_400.0,
+        by_model={**models, OTHER: tuple([5] * 30)},
+        top_members=tuple((10**18 + i, 999_999_999) for i in range(10)),
+        outcomes={"completed": 10**9, "failed": 10**9, "running": 10**9},
+        user_id=10**18,
+    )
+    names = {10**18 + i: "n" * 32 for i in range(10)}
+    png = charts.render_png(report, names)
+    assert len(png) <= charts.WORST_PNG_BYTES
+    embed = discord.Embed(
+        title=clip(charts.title(report, names), 256), description=charts.summary(report, names)
+    )
+    embed.set_image(url="attachment://usage.png")
+    body = body_of(None, [fit_embed(embed)])
+    body["attachments"] = [
+        {"id": 0, "filename": "usage.png", "description": charts.alt_text(report, names)}
+    ]
+    assert_taken(body, [png])

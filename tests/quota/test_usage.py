@@ -128,3 +128,14 @@ async def test_export_has_every_entry_once_with_the_balance_after_it(db, quota, 
 
 def _all_csv(rows) -> str:
     return b"".join([ledger.export_line(None), *(ledger.export_line(r) for r in rows)]).decode()
+
+
+async def test_balance_after_counts_the_period_current_at_the_entry(db, quota, clock):
+    job = await spend(quota, clock, cost=10, at=MIDNIGHT + DAY - 60)  # reserved before midnight
+    clock.now = MIDNIGHT + DAY + 60
+    await settle_job(quota, job, 4)  # settled after it: the charge counts for yesterday
+    rows = [
+        row async for row in UsageService(db, default_allowance=50, clock=clock)._export_rows(1)
+    ]
+    assert [(r.kind, r.balance_after) for r in rows] == [("reserve", 40), ("settle", 50)]
+    assert (await quota.balance(1, 10)).left == 50  # what /credits says after midnight
