@@ -50,27 +50,6 @@ _OPEN_RESERVES = (
 )
 
 
-async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
-    """One statement (one trip to the database thread): reservations are on the hot path."""
-    member = (guild_id, user_id)
-    rows = await conn.execute_fetchall(
-        "SELECT"
-        " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ?"
-        "  AND period = ?),"
-        " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?),"
-        f" (SELECT SUM(r.amount) {_OPEN_RESERVES}),"
-        f" (SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?)",
-        (*member, period, *member, *member, *member, period),
-    )
-    (allowance_delta, bonus, reserved, reserved_allowance) = next(iter(rows))
-    return Sums(
-        allowance_delta=int(allowance_delta or 0),
-        bonus=int(bonus or 0),
-        reserved=int(reserved or 0),
-        reserved_allowance=int(reserved_allowance or 0),
-    )
-
-
 @dataclass(frozen=True)
 class Standing:
     """Everything a balance is computed from, read in one statement."""
@@ -127,6 +106,11 @@ async def standing(
         Sums(int(delta or 0), int(bonus or 0), int(reserved or 0), int(reserved_allowance or 0)),
         int(running),
     )
+
+
+async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
+    """What the ledger says about a member for ``period``."""
+    return (await standing(conn, guild_id, user_id, [], period)).sums
 
 
 async def append(
@@ -216,25 +200,6 @@ def _row(row: aiosqlite.Row) -> LedgerRow:
 
 
 # --- allowance settings -------------------------------------------------------------------
-
-
-async def allowance_settings(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: list[int]
-) -> tuple[int | None, int | None, int | None]:
-    """(member's own, highest of the given roles', server default) — None where unset."""
-    marks = ", ".join("?" for _ in role_ids) or "NULL"
-    rows = await conn.execute_fetchall(
-        "SELECT"
-        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user'"
-        "  AND target_id = ?),"
-        " (SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role'"
-        f"  AND target_id IN ({marks})),"
-        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild'"
-        "  AND target_id = ?)",
-        (guild_id, user_id, guild_id, *role_ids, guild_id, guild_id),
-    )
-    own, role, default = next(iter(rows))
-    return own, role, default
 
 
 async def set_allowance(
