@@ -29,6 +29,7 @@ from jobs.errors import UserFacingError
 from jobs.pricing import PriceHints, Pricer
 from jobs.timebase import Timebase
 from presentation import command_limits
+from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
 from providers.base import Kind
@@ -181,10 +182,23 @@ class BananaBot(commands.Bot):
         self.price_hints = PriceHints(self.pricer)
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
+        self._log_invite()
         log.info(
             "ready to work providers=%s resumed_jobs=%d",
             ",".join(self.registry.providers),
             resumed,
+        )
+
+    def _log_invite(self) -> None:
+        """Once per start (setup_hook runs once; on_ready runs on every reconnect)."""
+        if self.application_id is None:
+            return
+        log.info(
+            "invite the bot with client_id=%s scopes=%s permissions=%d: %s",
+            self.application_id,
+            ",".join(SCOPES),
+            REQUIRED_PERMISSIONS.value,
+            invite_url(self.application_id),
         )
 
     def _callback_server(self) -> CallbackServer | None:

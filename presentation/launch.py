@@ -21,6 +21,7 @@ import discord
 
 from db.jobs import Job, JobState
 from jobs.errors import InvalidRequest
+from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
 from providers.base import GenerationRequest, ModelSpec
 
@@ -76,6 +77,7 @@ async def start_generation(
     command: str,
 ) -> Job:
     """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal."""
+    require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if not bot.engine.accepting:
         raise InvalidRequest(RESTARTING)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
