@@ -6,6 +6,7 @@ Every function that changes money takes the connection of an open transaction, s
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiosqlite
@@ -197,6 +198,53 @@ def _row(row: aiosqlite.Row) -> LedgerRow:
         reason=row["reason"],
         created_at=row["created_at"],
     )
+
+
+# --- export -------------------------------------------------------------------------------
+
+EXPORT_PAGE = 500  # ledger rows read per statement while exporting
+
+
+@dataclass(frozen=True)
+class GuildEntry:
+    """One ledger row of a server, with the model of its job and, for an allowance setting
+    audited under a role's or the server's id, that scope ('role' or 'guild')."""
+
+    row: LedgerRow
+    user_id: int
+    provider: str | None
+    model: str | None
+    target_scope: str | None
+
+
+async def guild_entries(
+    db: Database, guild_id: int, *, before: float | None = None
+) -> AsyncIterator[GuildEntry]:
+    """Every ledger row of ``guild_id`` in the order written (by id), up to ``before`` (a
+    timestamp, exclusive). Read a page at a time, each page its own statement, so a long
+    export neither holds a read open nor keeps the whole ledger in memory."""
+    after_id = 0
+    while True:
+        rows = await db.fetchall(
+            "SELECT l.*, j.provider AS job_provider, j.model AS job_model,"
+            " (SELECT a.scope FROM allowances a WHERE a.guild_id = l.guild_id"
+            "  AND a.target_id = l.user_id AND a.scope != 'user') AS target_scope"
+            " FROM ledger l LEFT JOIN jobs j ON j.id = l.job_id"
+            " WHERE l.guild_id = ? AND l.id > ? AND (? IS NULL OR l.created_at < ?)"
+            " ORDER BY l.id LIMIT ?",
+            (guild_id, after_id, before, before, EXPORT_PAGE),
+        )
+        for row in rows:
+            yield GuildEntry(
+                row=_row(row),
+                user_id=row["user_id"],
+                provider=row["job_provider"],
+                model=row["job_model"],
+                target_scope=row["target_scope"] if row["kind"] == "set" else None,
+            )
+        if len(rows) < EXPORT_PAGE:
+            return
+        after_id = rows[-1]["id"]
 
 
 # --- allowance settings -------------------------------------------------------------------
