@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterable
 
@@ -327,7 +328,10 @@ async def run(settings: Settings) -> None:
     no new jobs and leaves running ones in the database, to resume on the next start."""
     # Migrations apply before Discord is contacted; a database newer than this code
     # (SchemaTooNew) stops the start here, untouched.
-    db = await Database.open(settings.database_path)
+    try:
+        db = await Database.open(settings.database_path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StartupError(f"cannot open the database {settings.database_path}: {exc}") from None
     await db.close()
     bot = BananaBot(settings)
     loop = asyncio.get_running_loop()

@@ -306,3 +306,14 @@ async def test_backup_copies_once_and_replaces_only_with_force(tmp_path, monkeyp
         assert entries == 5
     finally:
         await copied.close()
+
+
+def test_a_database_that_cannot_be_opened_stops_the_start_in_one_line(tmp_path):
+    path = tmp_path / "bot.db"
+    path.write_bytes(b"not a database at all " * 100)
+    env = {"DISCORD_TOKEN": "abc.def", "SANDBOX_PROVIDER": "1", "DATABASE_URL": f"sqlite:///{path}"}
+    result = console("run", cwd=tmp_path, env=env)
+
+    assert result.returncode == 2 and result.stderr == ""
+    (line,) = result.stdout.splitlines()
+    assert f"ERROR bananabot: cannot start: cannot open the database {path}: " in line
