@@ -1,12 +1,12 @@
 """bananabot: the bot class, its start-up and shutdown, and the command-line entry point.
 
-``python bot.py [run|check]`` or the ``bananabot`` console script. Configuration errors end the
-process with one line naming the variable and exit code 2.
+``python bot.py [command]`` or the ``bananabot`` console script; the commands live in cli.py
+(``python bot.py --help``). Configuration errors end the process with one line naming the
+variable and exit code 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import re
@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 
 import discord
 from discord import app_commands
@@ -31,6 +30,7 @@ from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
 from jobs.timebase import Timebase
 from presentation import command_limits
+from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
 from providers.base import Kind
@@ -39,7 +39,7 @@ from quota.moderation import ModerationSettings
 from quota.server_settings import ServerSettings
 from quota.service import QuotaService
 from quota.usage import UsageService
-from settings import PROVIDER_IDS, ConfigError, Settings, load_settings
+from settings import PROVIDER_IDS, ConfigError, Settings
 
 log = logging.getLogger("bananabot")
 
@@ -160,7 +160,7 @@ class BananaBot(commands.Bot):
         if problems:
             log.warning(
                 "ledger check at start found %s: %s",
-                _count(problems, "problem"),
+                count(problems, "problem"),
                 describe_problems(problems),
             )
         await self._refresh_models()
@@ -209,10 +209,23 @@ class BananaBot(commands.Bot):
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
         await self._start_monitor()
+        self._log_invite()
         log.info(
             "ready to work providers=%s resumed_jobs=%d",
             ",".join(self.registry.providers),
             resumed,
+        )
+
+    def _log_invite(self) -> None:
+        """Once per start (setup_hook runs once; on_ready runs on every reconnect)."""
+        if self.application_id is None:
+            return
+        log.info(
+            "invite the bot with client_id=%s scopes=%s permissions=%d: %s",
+            self.application_id,
+            ",".join(SCOPES),
+            REQUIRED_PERMISSIONS.value,
+            invite_url(self.application_id),
         )
 
     def _callback_server(self) -> CallbackServer | None:
@@ -392,6 +405,13 @@ def check_providers(settings: Settings) -> None:
 async def run(settings: Settings) -> None:
     """Run until Discord disconnects for good or SIGTERM/SIGINT asks to stop. Stopping takes
     no new jobs and leaves running ones in the database, to resume on the next start."""
+    # Migrations apply before Discord is contacted; a database newer than this code
+    # (SchemaTooNew) stops the start here, untouched.
+    try:
+        db = await Database.open(settings.database_path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StartupError(f"cannot open the database {settings.database_path}: {exc}") from None
+    await db.close()
     bot = BananaBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -428,75 +448,15 @@ def describe_problems(problems: list[str]) -> str:
     return shown + (f"; and {more} more" if more > 0 else "")
 
 
-def _count(items: list, word: str) -> str:
+def count(items: list, word: str) -> str:
     return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
 
 
-def check_ledger(path: Path) -> int:
-    """``bananabot check``: the ledger's invariants, one line on stdout (0) or stderr (1);
-    2 when there is no database to check. Reads only: the schema is not migrated."""
-    if not path.is_file():
-        print(f"bananabot: no database at {path} (DATABASE_URL)", file=sys.stderr)
-        return 2
-    return asyncio.run(_check_ledger(path))
-
-
-async def _check_ledger(path: Path) -> int:
-    try:
-        db = await Database.open(path, migrate=False)
-        try:
-            problems = await consistency_problems(db)
-            (entries,) = await db.fetchone("SELECT COUNT(*) FROM ledger")
-            (jobs,) = await db.fetchone("SELECT COUNT(*) FROM jobs")
-        finally:
-            await db.close()
-    except sqlite3.Error as exc:
-        print(f"bananabot: cannot check {path}: {exc}", file=sys.stderr)
-        return 2
-    if problems:
-        print(
-            f"bananabot: the ledger in {path} has {_count(problems, 'problem')}: "
-            f"{describe_problems(problems)}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"bananabot: the ledger in {path} is consistent ({entries} entries, {jobs} jobs)")
-    return 0
-
-
-def _arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bananabot", description="The bananabot Discord bot.")
-    commands_ = parser.add_subparsers(dest="command", metavar="{run,check}")
-    commands_.add_parser("run", help="run the bot (the default)")
-    commands_.add_parser("check", help="check the credit ledger in DATABASE_URL and exit")
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """The ``bananabot`` console script: ``run`` (the default) or ``check``."""
-    args = _arguments(sys.argv[1:] if argv is None else argv)
-    try:
-        settings = load_settings()
-        if args.command != "check":
-            settings.require_token()
-            check_providers(settings)
-    except ConfigError as exc:
-        print(f"bananabot: configuration error: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "check":
-        return check_ledger(settings.database_path)
-    configure_logging(settings)
-    try:
-        asyncio.run(run(settings))
-    except discord.LoginFailure:
-        log.error("Discord rejected DISCORD_TOKEN; check the token in the developer portal")
-        return 2
-    except StartupError as exc:
-        log.error("cannot start: %s", exc)
-        return 2
-    except KeyboardInterrupt:
-        pass
-    return 0
+    """The ``bananabot`` console script and ``python bot.py``; the command line is cli.py."""
+    import cli  # here, not at the top: cli imports this module
+
+    return cli.main(argv)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
 from jobs.validation import build_request, fits
+from presentation.bot_permissions import bot_can_post
 from presentation.discord_limits import OPTION_LENGTH_MAX
 from presentation.launch import admit, choose_model, start_generation
 from providers.base import Kind
@@ -24,6 +25,7 @@ class ImageCog(commands.Cog):
 
     @app_commands.command(name="image", description="Make an image from a prompt")
     @app_commands.guild_only()
+    @bot_can_post()
     @app_commands.describe(
         prompt="What to draw",
         model="Model id, or provider:model (default: the server's image model)",

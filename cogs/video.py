@@ -11,6 +11,7 @@ from discord.ext import commands
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
 from jobs.errors import InvalidRequest
 from jobs.validation import InputImage, build_request, fits
+from presentation.bot_permissions import bot_can_post
 from presentation.launch import admit, choose_model, start_generation
 from providers.base import Kind
 
@@ -26,6 +27,7 @@ class VideoCog(commands.Cog):
 
     @app_commands.command(name="video", description="Make a video from a prompt")
     @app_commands.guild_only()
+    @bot_can_post()
     @app_commands.describe(
         prompt="What should happen in the video",
         model="Model id, or provider:model (default: the server's video model)",
@@ -79,6 +81,7 @@ class VideoCog(commands.Cog):
 
     @app_commands.command(name="animate", description="Turn an image into a short video")
     @app_commands.guild_only()
+    @bot_can_post()
     @app_commands.describe(
         image="The image to animate (or give image_url)",
         image_url="An https link to the image to animate (or attach image)",

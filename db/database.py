@@ -33,9 +33,29 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def latest_version() -> int:
+    """The newest schema version this code ships a migration for."""
+    return max((version for version, _, _ in _migrations()), default=0)
+
+
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer bananabot than this one. Migrations only go
+    forward, so this code cannot know what the newer ones changed: it refuses to touch it."""
+
+    def __init__(self, path: Path | str, found: int, latest: int) -> None:
+        super().__init__(
+            f"the database {path} has schema version {found}, newer than this bananabot "
+            f"knows (up to {latest}): run the newer bananabot, or restore the backup taken "
+            "before the upgrade"
+        )
+        self.found = found
+        self.latest = latest
+
+
 class Database:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, path: Path | str = "") -> None:
         self.conn = connection
+        self.path = path
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -46,7 +66,7 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
         conn.row_factory = aiosqlite.Row
-        db = cls(conn)
+        db = cls(conn, path)
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA foreign_keys=ON")
@@ -60,17 +80,20 @@ class Database:
         return db
 
     async def migrate(self) -> list[int]:
-        """Apply every migration newer than the stored schema version; returns those applied."""
+        """Apply every migration newer than the stored schema version; returns those applied.
+        Raises SchemaTooNew, changing nothing, when the stored version is newer than any
+        migration shipped here (a downgrade)."""
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
         )
-        async with self.conn.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
-        ) as cur:
-            (current,) = await cur.fetchone()
+        current = await self.schema_version()
+        migrations = _migrations()
+        latest = max((version for version, _, _ in migrations), default=0)
+        if current > latest:
+            raise SchemaTooNew(self.path, current, latest)
         applied = []
-        for version, name, sql in _migrations():
+        for version, name, sql in migrations:
             if version <= current:
                 continue
             async with self.transaction():
@@ -83,6 +106,16 @@ class Database:
             log.info("database migration applied version=%d name=%s", version, name)
             applied.append(version)
         return applied
+
+    async def schema_version(self) -> int:
+        """The newest migration applied to this database (0 for a new or foreign file)."""
+        found = await self.fetchone(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        )
+        if found is None:
+            return 0
+        row = await self.fetchone("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        return int(row[0]) if row else 0
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -55,27 +55,6 @@ _OPEN_RESERVES = (
 )
 
 
-async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
-    """One statement (one trip to the database thread): reservations are on the hot path."""
-    member = (guild_id, user_id)
-    rows = await conn.execute_fetchall(
-        "SELECT"
-        " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ?"
-        "  AND period = ?),"
-        " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?),"
-        f" (SELECT SUM(r.amount) {_OPEN_RESERVES}),"
-        f" (SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?)",
-        (*member, period, *member, *member, *member, period),
-    )
-    (allowance_delta, bonus, reserved, reserved_allowance) = next(iter(rows))
-    return Sums(
-        allowance_delta=int(allowance_delta or 0),
-        bonus=int(bonus or 0),
-        reserved=int(reserved or 0),
-        reserved_allowance=int(reserved_allowance or 0),
-    )
-
-
 @dataclass(frozen=True)
 class Standing:
     """Everything a balance is computed from, read in one statement."""
@@ -132,6 +111,11 @@ async def standing(
         Sums(int(delta or 0), int(bonus or 0), int(reserved or 0), int(reserved_allowance or 0)),
         int(running),
     )
+
+
+async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
+    """What the ledger says about a member for ``period``."""
+    return (await standing(conn, guild_id, user_id, [], period)).sums
 
 
 async def append(
@@ -220,26 +204,54 @@ def _row(row: aiosqlite.Row) -> LedgerRow:
     )
 
 
+# --- export -------------------------------------------------------------------------------
+
+EXPORT_PAGE = 500  # ledger rows read per statement while exporting
+
+
+@dataclass(frozen=True)
+class GuildEntry:
+    """One ledger row of a server, with the model of its job and, for an allowance setting
+    audited under a role's or the server's id, that scope ('role' or 'guild')."""
+
+    row: LedgerRow
+    user_id: int
+    provider: str | None
+    model: str | None
+    target_scope: str | None
+
+
+async def guild_entries(
+    db: Database, guild_id: int, *, before: float | None = None
+) -> AsyncIterator[GuildEntry]:
+    """Every ledger row of ``guild_id`` in the order written (by id), up to ``before`` (a
+    timestamp, exclusive). Read a page at a time, each page its own statement, so a long
+    export neither holds a read open nor keeps the whole ledger in memory."""
+    after_id = 0
+    while True:
+        rows = await db.fetchall(
+            "SELECT l.*, j.provider AS job_provider, j.model AS job_model,"
+            " (SELECT a.scope FROM allowances a WHERE a.guild_id = l.guild_id"
+            "  AND a.target_id = l.user_id AND a.scope != 'user') AS target_scope"
+            " FROM ledger l LEFT JOIN jobs j ON j.id = l.job_id"
+            " WHERE l.guild_id = ? AND l.id > ? AND (? IS NULL OR l.created_at < ?)"
+            " ORDER BY l.id LIMIT ?",
+            (guild_id, after_id, before, before, EXPORT_PAGE),
+        )
+        for row in rows:
+            yield GuildEntry(
+                row=_row(row),
+                user_id=row["user_id"],
+                provider=row["job_provider"],
+                model=row["job_model"],
+                target_scope=row["target_scope"] if row["kind"] == "set" else None,
+            )
+        if len(rows) < EXPORT_PAGE:
+            return
+        after_id = rows[-1]["id"]
+
+
 # --- allowance settings -------------------------------------------------------------------
-
-
-async def allowance_settings(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: list[int]
-) -> tuple[int | None, int | None, int | None]:
-    """(member's own, highest of the given roles', server default) — None where unset."""
-    marks = ", ".join("?" for _ in role_ids) or "NULL"
-    rows = await conn.execute_fetchall(
-        "SELECT"
-        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user'"
-        "  AND target_id = ?),"
-        " (SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role'"
-        f"  AND target_id IN ({marks})),"
-        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild'"
-        "  AND target_id = ?)",
-        (guild_id, user_id, guild_id, *role_ids, guild_id, guild_id),
-    )
-    own, role, default = next(iter(rows))
-    return own, role, default
 
 
 async def set_allowance(
@@ -303,7 +315,6 @@ EXPORT_COLUMNS = (
     "actor",
     "reason",
 )
-EXPORT_PAGE = 500  # ledger rows read per statement: no read stays open across awaits
 
 
 @dataclass(frozen=True)

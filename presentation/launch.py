@@ -22,6 +22,7 @@ import discord
 
 from db.jobs import Job, JobState
 from jobs.errors import InvalidRequest
+from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
 from providers.base import GenerationRequest, Kind, ModelSpec
 from providers.registry import ModelNotAllowed
@@ -134,6 +135,7 @@ async def start_generation(
 
     The server's rules are checked again here, whatever path led here (a command, a button),
     before anything is priced: the channel, the prompt, and that the model is allowed."""
+    require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
     else:

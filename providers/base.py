@@ -252,6 +252,18 @@ class Provider(ABC):
         and type rules, on a client that holds no API key, never through an adapter."""
         raise NotFound(f"{self.id} has no files at {url.partition(':')[0]}: URLs", provider=self.id)
 
+    async def check_key(self) -> str:
+        """Prove the API key works with one request that starts nothing and costs nothing
+        (``bananabot check-config --online``); a few words on what it showed. Raises
+        ProviderError: AuthError when the provider refuses the key. By default this reads the
+        account balance; an adapter whose API has no balance endpoint overrides it."""
+        if type(self).balance is Provider.balance:
+            raise NotImplementedError(f"{self.id} has no request that checks its key")
+        balance = await self.balance()
+        if balance is None:
+            return "the key was accepted"
+        return f"the key was accepted; the account has {balance:g} credits"
+
     async def aclose(self) -> None:
         """Release the adapter's HTTP client."""
 

@@ -44,6 +44,7 @@ from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, 
 TEXT_TO_VIDEO = "/api/v1/text-to-video.php"
 IMAGE_TO_VIDEO = "/api/v1/image-to-video.php"
 VIDEO_STATUS = "/api/v1/video-status.php"
+KEY_CHECK_VIDEO_ID = "0"  # no video has it; looked up only to see the key accepted
 
 TEXT_MODEL = "nanobanana-video"  # 000 names no model; this id is ours
 IMAGE_MODELS = ("seedance2", "veo3", "sora2")  # 002's video_model values
@@ -217,6 +218,18 @@ class NanoBananaVideoProvider(Provider):
         )
         data = self._checked(response)
         return self._read_status(data, _number(_pick(data, "credits_used")))
+
+    async def check_key(self) -> str:
+        """Neither document offers a balance or a model list, and every endpoint checks the
+        key first: the status of a video that cannot exist is "not found" for a good key."""
+        response = await self._http.request(
+            "GET", VIDEO_STATUS, params={"video_id": KEY_CHECK_VIDEO_ID}, purpose=Purpose.LOOKUP
+        )
+        try:
+            self._checked(response)
+        except (NotFound, BadRequest):
+            pass  # the key got past authentication; only the made-up id was refused
+        return "the key was accepted (this API shows no balance)"
 
     async def aclose(self) -> None:
         await self._http.aclose()

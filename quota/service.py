@@ -87,8 +87,8 @@ class QuotaService:
         return period_end(self.period, datetime.fromtimestamp(self.clock(), UTC))
 
     async def _allowance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> int:
-        own, role, default = await ledger.allowance_settings(conn, guild_id, user_id, role_ids)
-        return self._first_set(own, role, default)
+        found = await ledger.standing(conn, guild_id, user_id, role_ids, "")  # no period needed
+        return self._first_set(found.own, found.role, found.default)
 
     def _first_set(self, *settings: int | None) -> int:
         return next((value for value in settings if value is not None), self.default_credits)

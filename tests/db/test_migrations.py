@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from db.database import Database, _migrations
+import pytest
+
+from db.database import Database, SchemaTooNew, _migrations, latest_version
 
 
 async def test_a_new_database_gets_every_migration(tmp_path):
@@ -41,3 +43,24 @@ async def test_an_old_database_is_upgraded_in_place(tmp_path):
         assert len(await db.migrate()) == 0  # running again applies nothing
     finally:
         await db.close()
+
+
+async def test_a_database_from_a_newer_bananabot_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "bot.db"
+    db = await Database.open(path)
+    newer = latest_version() + 1
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO schema_migrations VALUES (?, '9999_from_the_future.sql', 0)", (newer,)
+        )
+    await db.close()
+    before = path.read_bytes()
+
+    with pytest.raises(SchemaTooNew) as refused:
+        await Database.open(path)
+
+    assert (refused.value.found, refused.value.latest) == (newer, latest_version())
+    line = str(refused.value)
+    assert "\n" not in line and f"schema version {newer}" in line
+    assert f"up to {latest_version()}" in line and "backup" in line
+    assert path.read_bytes() == before

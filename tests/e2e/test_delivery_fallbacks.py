@@ -152,14 +152,7 @@ async def test_files_are_sized_for_the_server_not_for_the_members_nitro(world):
     message in the channel, bound by the server's limit (10 MiB without boosts)."""
     nitro = 900_000_000_000_000_050
     world.fake.add_member(GUILD, nitro, "nitro", upload_limit=500 * 1024 * 1024)
-    big = b"\x89PNG\r\n\x1a\n" + bytes(11 * 1024 * 1024)
-    emulator = world.nananobanana
-
-    def add_big_png(name: str, *args, **kwargs) -> str:
-        emulator.files[name] = (big, "image/png")
-        return f"{emulator.base_url}/files/{name}"
-
-    emulator.add_png = add_big_png
+    world.nananobanana.pad_results_to = 11 * 1024 * 1024  # the server allows 10 MiB
     async with world.bot() as bot:
         rec = await world.slash("image", {"prompt": "a pear", "model": MODEL}, user=nitro)
         assert rec.payload["attachment_size_limit"] == 500 * 1024 * 1024

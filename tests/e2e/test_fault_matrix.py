@@ -72,14 +72,7 @@ def media_is_slow(world, monkeypatch):
 
 
 def media_is_oversize(world, monkeypatch):
-    emulator = world.nananobanana
-    big = b"\x89PNG\r\n\x1a\n" + bytes(11 * MiB)  # the server allows 10 MiB
-
-    def add_png(name: str, *args, **kwargs) -> str:
-        emulator.files[name] = (big, "image/png")
-        return f"{emulator.base_url}/files/{name}"
-
-    emulator.add_png = add_png
+    world.nananobanana.pad_results_to = 11 * MiB  # the server allows 10 MiB
 
 
 def media_redirects_to_loopback(world, monkeypatch):

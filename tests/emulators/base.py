@@ -67,6 +67,7 @@ class EmulatorBase:
         #: path -> real seconds every answer on that path is held back (a slow provider)
         self.hold: dict[str, float] = {}
         self.breaks: list[Break] = []  # see break_next
+        self.pad_results_to: int | None = None  # bytes every new result file is padded to
 
     def break_next(
         self,
@@ -104,7 +105,10 @@ class EmulatorBase:
     def add_png(
         self, name: str, seed: str, size: tuple[int, int] = (64, 64), noise: bool = False
     ) -> str:
-        self.files[name] = (make_png(*size, seed, text_noise=1 if noise else 0), "image/png")
+        data = make_png(*size, seed, text_noise=1 if noise else 0)
+        if self.pad_results_to:  # a result past an upload limit, still a PNG in its first bytes
+            data += bytes(max(0, self.pad_results_to - len(data)))
+        self.files[name] = (data, "image/png")
         return f"{self.base_url}/files/{name}"
 
     async def _serve_file(self, request: web.Request) -> web.Response:

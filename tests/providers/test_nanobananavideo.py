@@ -495,3 +495,19 @@ async def test_rate_limit_headers_fill_the_window_when_the_body_has_none():
     await prov.aclose()
     assert caught.value.retry_after == 120
     assert prov.window == {"count": 10, "limit": 10, "remaining": 0}
+
+
+async def test_check_key_reads_a_status_that_starts_nothing(emulator, provider):
+    assert await provider.check_key() == "the key was accepted (this API shows no balance)"
+    assert [(method, path) for method, path, _ in emulator.requests] == [("GET", STATUS_PATH)]
+    assert emulator.videos == {}
+
+
+async def test_check_key_raises_auth_error_for_a_wrong_key(emulator):
+    wrong = NanoBananaVideoProvider(ProviderConfig(api_key="nope-123", base_url=emulator.base_url))
+    try:
+        with pytest.raises(AuthError) as refused:
+            await wrong.check_key()
+        assert refused.value.status == 401 and "nope-123" not in str(refused.value)
+    finally:
+        await wrong.aclose()
