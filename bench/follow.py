@@ -56,7 +56,7 @@ MODELS: dict[float, tuple[str, Kind]] = {
     180.0: ("veo-3.1", Kind.VIDEO),  # typical 120 s
     600.0: ("sora-2-pro", Kind.VIDEO),  # typical 180 s: finishes late
 }
-REAL_REQUESTS_PER_SECOND = 200  # keeps a cell's real request rate from saturating the CPU
+REAL_REQUESTS_PER_SECOND = 100  # keeps a cell's real request rate from saturating the CPU
 STAGGER = 0.25  # jobs start spread over this share of the task's duration
 
 

@@ -58,28 +58,40 @@ TINY = Sizes(
 )  # fmt: skip
 
 
-async def measure(sizes: Sizes, parts: str) -> dict[str, Any]:
+async def measure(sizes: Sizes, parts: str, save: Path) -> dict[str, Any]:
+    """Run the parts asked for; the JSON is rewritten after each, so a run cut short keeps
+    what it measured."""
     results: dict[str, Any] = {
         "mode": sizes.mode,
         "machine": machine(),
         "python": platform.python_version(),
         "load_average_before": os.getloadavg(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "sizes": asdict(sizes),
     }
     if "a" in parts:
         results["ack"] = await ack.run(list(sizes.bursts))
+        _save(results, save)
     if "b" in parts:
         results["follow"] = await follow.run(
             list(sizes.durations), sizes.follow_jobs, sizes.follow_speed
         )
+        _save(results, save)
     if "c" in parts:
-        results["inflight"] = [
-            await inflight.run(jobs, sizes.inflight_wait) for jobs in sizes.inflight
-        ]
+        results["inflight"] = []
+        for jobs in sizes.inflight:
+            results["inflight"].append(await inflight.run(jobs, sizes.inflight_wait))
+            _save(results, save)
     if "d" in parts:
         results["ledger"] = await ledger.run(sizes.ledger)
     results["load_average_after"] = os.getloadavg()
+    _save(results, save)
     return results
+
+
+def _save(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 def report(results: dict[str, Any]) -> str:
@@ -151,7 +163,9 @@ def report(results: dict[str, Any]) -> str:
             table(
                 ["jobs", "running", "wait", "RSS", "RSS after imports", "CPU", "status reads"],
                 [
-                    [
+                    [r["jobs"], r["error"], "", "", "", "", ""]
+                    if "error" in r
+                    else [
                         r["jobs"],
                         r["running"],
                         f"{r['wait_seconds']:g} s",
@@ -211,10 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if not args.verbose:
         logging.disable(logging.ERROR)  # a log line per job would measure the terminal
-    results = asyncio.run(measure(sizes, args.parts))
-    results["sizes"] = asdict(sizes)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results = asyncio.run(measure(sizes, args.parts, args.json))
     print(report(results))
     print(f"\nJSON: {args.json}")
     return 0
