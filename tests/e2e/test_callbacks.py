@@ -19,7 +19,7 @@ def free_port() -> int:
 async def test_callback_delivers_long_before_the_first_poll(world):
     port = free_port()
     world.aivideoapi.task_seconds = 0.5
-    # Real time (speed 1): without the callback the first poll comes at ~12 s (80% of 15 s).
+    # Real time (speed 1): without the callback the first read comes at 3 s (a fifth of 15 s).
     async with world.bot(
         speed=1, CALLBACK_URL=f"http://127.0.0.1:{port}", CALLBACK_LISTEN=f"127.0.0.1:{port}"
     ) as bot:
