@@ -202,6 +202,7 @@ def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
             base_url=_origin(f"{prefix}_BASE_URL", raw_base),
             credit_rate=_float(env, f"{prefix}_CREDIT_RATE", 1.0),
             max_concurrency=_int(env, f"{prefix}_MAX_CONCURRENCY", None, minimum=1),
+            requests_per_minute=_int(env, f"{prefix}_REQUESTS_PER_MINUTE", None, minimum=1),
         )
     return configs
 

@@ -173,7 +173,11 @@ class NanoBananaVideoProvider(Provider):
         self.base_url = (config.base_url or self.default_base_url or "").rstrip("/")
         self.window: dict[str, int] | None = None
         self._http = ProviderHTTP(
-            self.id, self.base_url, {"X-API-Key": config.api_key}, transport=transport
+            self.id,
+            self.base_url,
+            {"X-API-Key": config.api_key},
+            requests_per_minute=self.request_budget(),
+            transport=transport,
         )
 
     def models(self) -> Sequence[ModelSpec]:
