@@ -33,7 +33,6 @@ from providers.base import Provider
 
 log = logging.getLogger(__name__)
 
-SLOPE_MIN_POINTS = 5  # two progress readings this far apart give a rate of their own
 RECOVER_SECONDS = 1.0  # real seconds the scheduler pauses after an unexpected error
 
 
@@ -82,17 +81,23 @@ class FollowPlan:
 
     def estimated_end(self) -> float | None:
         """Seconds from submit to the task's end as its progress suggests; None without
-        progress. The earlier of two estimates: progress since the submit, and progress
-        between two readings far enough apart (a task may queue before it moves)."""
+        progress. Two estimates: progress since the submit, and progress between two
+        readings far enough apart. When they agree, the later (whole-number progress makes
+        the second a little early); when they do not, the earlier: the task queued before
+        it moved, and the first estimate is far too late."""
         last = self._last
         if last is None:
             return None
-        ends = [last.age * 100.0 / last.progress]
+        since_submit = last.age * 100.0 / last.progress
         first = self._first
-        if first is not None and last.progress - first.progress >= SLOPE_MIN_POINTS:
-            rate = (last.progress - first.progress) / (last.age - first.age)
-            ends.append(last.age + (100 - last.progress) / rate)
-        return min(ends)
+        p = self.policy
+        if first is None or last.progress - first.progress < p.slope_min_points:
+            return since_submit
+        rate = (last.progress - first.progress) / (last.age - first.age)
+        between = last.age + (100 - last.progress) / rate
+        if abs(between - since_submit) <= p.estimates_agree * since_submit:
+            return max(between, since_submit)
+        return min(between, since_submit)
 
     def estimated_progress(self, now: float) -> int | None:
         """Progress (0-99) the task has likely reached by ``now``, for the job card between

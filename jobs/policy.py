@@ -30,6 +30,9 @@ class EnginePolicy:
     eta_margin: float = 0.25  # read this long after the estimated end, so that read finds it
     eta_check_after: float = 120.0  # an estimated end further away than this is checked once
     # on the way (halfway, or after the task's age again): progress is seldom quite linear
+    slope_min_points: int = 5  # two progress readings this many points apart give a rate
+    # of their own (fewer: whole-number progress makes it too rough)
+    estimates_agree: float = 0.1  # two estimates of the end this close are taken to agree
     status_share: float = 0.75  # share of a documented request budget status reads may use;
     # submits and lookups keep the rest (nanobanana: 45 of its 60 a minute)
     status_reads_default: float = 2.0  # status reads per second where the document names no
