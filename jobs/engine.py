@@ -7,6 +7,10 @@ database before each step that has an outside effect:
        │            │            │             │
        └────────────┴────────────┴─────────────┴──▶ failed (reservation refunded)
 
+While a task runs, the provider's StatusScheduler (jobs/follow.py) decides when the job reads
+its status: one budget of reads per provider account, shared by every job in flight, given to
+the jobs most likely to have finished.
+
 A job found in ``submitting`` after a restart may or may not have reached the provider; it is
 failed and refunded rather than sent again, because a second submit could create a second paid
 task. Every wait has a deadline and every retry is bounded.
@@ -18,17 +22,18 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 
 from db.database import Database
 from db.jobs import Job, JobState, JobStore
 from jobs import failures
 from jobs.download import Fetched, MediaFetcher
+from jobs.follow import FollowPlan, StatusScheduler, status_rate
 from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
+from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
 from providers.errors import (
@@ -43,39 +48,7 @@ from quota.service import QuotaService
 log = logging.getLogger(__name__)
 
 STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
-
-
-@dataclass(frozen=True)
-class EnginePolicy:
-    """Every tunable number of the engine, in seconds unless named otherwise."""
-
-    submit_attempts: int = 4  # tries for a submit that definitely did not create a task
-    backoff_base: float = 2.0
-    backoff_max: float = 60.0
-    poll_min: float = 2.0
-    poll_max: float = 30.0
-    poll_growth: float = 1.5
-    status_errors_allowed: int = 10  # consecutive failed status reads before giving up
-    progress_interval: float = 5.0  # at most one acknowledgement edit per this many seconds
-    deliver_attempts: int = 3
-    stop_grace: float = 5.0  # real seconds a submit or a post in flight gets when stopping,
-    # well inside Docker's default 10 s stop timeout
-    queue_wait_max: float = 30 * 60.0  # longest a job may wait for its provider's turn
-    image_deadline: float = 10 * 60.0  # from submit to a finished task
-    video_deadline: float = 30 * 60.0
-    token_lifetime: float = 15 * 60.0  # Discord's interaction tokens: never kept longer
-    token_sweep: float = 60.0  # how often stored tokens past their lifetime are cleared
-
-
-def poll_delays(
-    typical_seconds: float, policy: EnginePolicy, *, resumed: bool = False
-) -> Iterator[float]:
-    """First check near the model's typical time, then back off geometrically."""
-    yield policy.poll_min if resumed else max(policy.poll_min, typical_seconds * 0.8)
-    interval = max(policy.poll_min, typical_seconds * 0.2)
-    while True:
-        yield min(interval, policy.poll_max)
-        interval *= policy.poll_growth
+UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
 
 
 def backoff(attempt: int, policy: EnginePolicy) -> float:
@@ -124,7 +97,6 @@ class JobEngine:
         self.credit_rates = credit_rates or {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._jobs: dict[str, Job] = {}  # the live objects of running jobs
-        self._wakeups: dict[str, asyncio.Event] = {}
         self.callback_url = callback_url
         # Without a fetcher of the bot's own, trust the providers' base URLs (the default of
         # MEDIA_TRUSTED_ORIGINS); this engine then closes it on stop().
@@ -150,6 +122,14 @@ class JobEngine:
             )
             for pid, provider in providers.items()
         }
+        # one budget of status reads per provider account, shared by all its jobs in flight
+        self.followers = {pid: self._follower(pid, p) for pid, p in providers.items()}
+
+    def _follower(self, provider_id: str, provider: Provider) -> StatusScheduler:
+        rate = status_rate(provider, self.policy)
+        return StatusScheduler(
+            provider_id, rate=rate, burst=rate * self.policy.status_burst, timebase=self.time
+        )
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -215,6 +195,8 @@ class JobEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        for follower in self.followers.values():
+            await follower.aclose()
         if self._owns_fetcher:
             await self.fetcher.aclose()
 
@@ -256,13 +238,15 @@ class JobEngine:
         if gate is not None and job.state is JobState.QUEUED:
             gate.join(job.id)  # its queue position is known from now on
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+        follower = self.followers.get(job.provider)
         self._tasks[job.id] = task
         self._jobs[job.id] = job
 
         def forget(_task: asyncio.Task[None], job_id: str = job.id) -> None:
             self._tasks.pop(job_id, None)
             self._jobs.pop(job_id, None)
-            self._wakeups.pop(job_id, None)
+            if follower is not None:
+                follower.forget(job_id)
 
         task.add_done_callback(forget)
 
@@ -292,18 +276,13 @@ class JobEngine:
                 log.warning("clearing expired interaction tokens failed", exc_info=True)
 
     def nudge(self, provider_id: str, job_id: str) -> bool:
-        """A provider says the job's task changed (a callback): read its status now."""
+        """A provider says the job's task changed (a callback): read its status next, before
+        any other job of that provider (still within its budget of reads)."""
         job = self._jobs.get(job_id)
         if job is None or job.provider != provider_id:
             return False
-        self._wakeups.setdefault(job_id, asyncio.Event()).set()
+        self.followers[provider_id].nudge(job_id)
         return True
-
-    async def _nap(self, job_id: str, seconds: float) -> None:
-        """Sleep until the next poll, or until a callback nudges this job."""
-        event = self._wakeups.setdefault(job_id, asyncio.Event())
-        if await self.time.wait(event, seconds):
-            event.clear()
 
     # --- the state machine -------------------------------------------------------------
 
@@ -458,22 +437,26 @@ class JobEngine:
             gate.observe_window(*live)
 
     async def _follow(self, job: Job, provider: Provider) -> None:
-        """Poll until the task ends. At the deadline one last status read decides: a task
-        that finished meanwhile (also while the bot was down) is still delivered."""
+        """Read the task's status whenever the provider's scheduler gives this job its turn
+        (jobs/follow.py decides when), until the task ends. At the deadline one last status
+        read decides: a task that finished meanwhile (also while the bot was down) is still
+        delivered."""
         spec = provider.model(job.model)
-        typical = spec.typical_seconds if spec else 30.0
-        resumed = job.progress is not None or self.time.now() - (job.submitted_at or 0) > typical
+        typical = spec.typical_seconds if spec else UNKNOWN_TYPICAL_SECONDS
+        plan = FollowPlan(job.submitted_at or self.time.now(), typical, self.policy)
+        follower = self.followers[job.provider]
         overdue_on_resume = self.time.now() >= job.deadline_at
+        due = plan.first_due()
         errors = 0
-        for delay in poll_delays(typical, self.policy, resumed=resumed):
-            remaining = job.deadline_at - self.time.now()
-            if remaining > 0:
-                await self._nap(job.id, min(delay, remaining))
-            final = self.time.now() >= job.deadline_at
+        while True:
+            await self._await_turn(job, follower, min(due, job.deadline_at), plan)
+            now = self.time.now()
+            final = now >= job.deadline_at
             self.metrics.status_read(job.id, job.provider)
             try:
                 status = await provider.status(job.task_id or "", job.request)
             except ProviderError as exc:
+                plan.observe(now, None)
                 errors += 1
                 retry = isinstance(exc, UpstreamError | RateLimited | OutcomeUnknown)
                 if final and retry:
@@ -483,21 +466,53 @@ class JobEngine:
                 if not retry or errors > self.policy.status_errors_allowed:
                     await self._fail(job, failures.for_error(exc, job), f"status: {exc}")
                     return
+                due = plan.next_due(self.time.now())
                 if isinstance(exc, RateLimited) and exc.retry_after:
-                    await self.time.sleep(exc.retry_after)
+                    resume = self.time.now() + exc.retry_after
+                    follower.pause(resume)  # every job of this account waits, not just this one
+                    due = max(due, resume)
                 log.warning("job=%s status read failed (%d): %s", job.id, errors, exc)
                 continue
             errors = 0
+            plan.observe(now, status.progress)
             if status.state.finished:
+                log.info("job=%s task ended state=%s reads=%d", job.id, status.state, plan.reads)
                 await self._finish_task(job, status)
                 return
             if final:
                 failure = failures.deadline(job, self.policy, offline=overdue_on_resume)
                 await self._fail(job, failure, "deadline passed")
                 return
-            if status.progress is not None and status.progress != job.progress:
-                await self.jobs.update(job, progress=status.progress)
+            shown = job.progress
+            if status.progress is not None and (shown is None or status.progress > shown):
+                await self.jobs.update(job, progress=status.progress)  # shown: never backwards
             await self._progress(job, force=False)
+            due = plan.next_due(self.time.now())
+
+    async def _await_turn(
+        self, job: Job, follower: StatusScheduler, due: float, plan: FollowPlan
+    ) -> None:
+        """Wait for the job's next status read. While its card can still be edited and the
+        provider reports progress, the card keeps moving meanwhile (every progress_interval
+        at most) with the progress the last reports point to; the database keeps what the
+        provider said."""
+        turn = asyncio.ensure_future(follower.turn(job.id, due))
+        came = asyncio.Event()
+        turn.add_done_callback(lambda _: came.set())
+        try:
+            while self._card_editable(job) and plan.estimated_progress(self.time.now()) is not None:
+                if await self.time.wait(came, self.policy.progress_interval):
+                    break
+                estimate = plan.estimated_progress(self.time.now())
+                if estimate is not None and estimate > (job.progress or 0):
+                    job.progress = estimate
+                    await self._progress(job, force=False)
+            await turn
+        finally:
+            turn.cancel()
+
+    def _card_editable(self, job: Job) -> bool:
+        return job.ack_expires_at is not None and self.time.now() < job.ack_expires_at
 
     async def _finish_task(self, job: Job, status: TaskStatus) -> None:
         cost = status.cost if status.cost is not None else job.provider_cost

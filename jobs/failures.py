@@ -19,7 +19,7 @@ from providers.errors import (
 
 if TYPE_CHECKING:
     from db.jobs import Job
-    from jobs.engine import EnginePolicy
+    from jobs.policy import EnginePolicy
 
 _MAX_PROVIDER_WORDS = 200
 

@@ -244,7 +244,7 @@ class AIVideoAPIProvider(Provider):
             self.id,
             config.base_url or self.default_base_url or "",
             {"Authorization": f"Bearer {config.api_key}"},
-            requests_per_minute=self.limits.requests_per_minute,
+            requests_per_minute=self.request_budget(),
             transport=transport,
         )
         self._models = (

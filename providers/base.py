@@ -189,7 +189,7 @@ class ProviderConfig:
     base_url: str
     credit_rate: float = 1.0
     max_concurrency: int | None = None
-    requests_per_minute: int | None = None  # an account's raised budget; None: the documented
+    requests_per_minute: int | None = None  # the account's own budget, over the documented one
 
 
 class Provider(ABC):
@@ -245,6 +245,12 @@ class Provider(ABC):
     async def balance(self) -> float | None:
         """The account's remaining provider credits, or None where the API offers none."""
         return None
+
+    def request_budget(self) -> int | None:
+        """Requests a minute the account may make, submits, status reads and lookups
+        together: its configured budget, else the documented one; None where neither is
+        known."""
+        return self.config.requests_per_minute or self.limits.requests_per_minute
 
     def open_media(self, url: str) -> AsyncIterator[bytes]:
         """Stream a result that is not at an http(s) URL (the sandbox's ``sandbox://`` files).

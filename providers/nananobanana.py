@@ -225,7 +225,7 @@ class NanaNoBananaProvider(Provider):
             self.id,
             config.base_url or self.default_base_url or "",
             {"Authorization": f"Bearer {config.api_key}"},
-            requests_per_minute=self.limits.requests_per_minute,
+            requests_per_minute=self.request_budget(),
             transport=transport,
         )
         self._models, self._costs = _catalogue(DOCUMENTED_MODELS)

@@ -293,7 +293,7 @@ class NanoBananaProvider(Provider):
             self.id,
             config.base_url,
             {"Authorization": f"Bearer {config.api_key}"},
-            requests_per_minute=self.limits.requests_per_minute,
+            requests_per_minute=self.request_budget(),
             transport=transport,
         )
         self._models: tuple[ModelSpec, ...] = MODELS

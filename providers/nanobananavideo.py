@@ -181,7 +181,7 @@ class NanoBananaVideoProvider(Provider):
             self.id,
             self.base_url,
             {"X-API-Key": config.api_key},
-            requests_per_minute=self.limits.requests_per_minute,
+            requests_per_minute=self.request_budget(),
             transport=transport,
         )
 

@@ -202,7 +202,13 @@ def test_env_example_documents_every_variable_the_bot_reads():
     read |= {
         f"{p.upper()}_{suffix}"
         for p in ("nanobanana", "nanobananavideo", "aivideoapi", "nananobanana")
-        for suffix in ("API_KEY", "BASE_URL", "CREDIT_RATE", "MAX_CONCURRENCY")
+        for suffix in (
+            "API_KEY",
+            "BASE_URL",
+            "CREDIT_RATE",
+            "MAX_CONCURRENCY",
+            "REQUESTS_PER_MINUTE",
+        )
     }
     read -= {"INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL"}
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))

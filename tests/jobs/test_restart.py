@@ -49,19 +49,21 @@ async def test_a_task_that_finished_while_the_bot_was_down_is_picked_up_quickly(
     harness, nanobanana_emu
 ):
     harness.add_provider(nanobanana_factory(nanobanana_emu))
-    job = await harness.submit("nanobanana", image("nano-banana"))
+    job = await harness.submit("nanobanana", image("nano-banana"), ack_seconds=0)  # no card
     await harness.wait_for_state(job.id, JobState.RUNNING)
     await harness.shutdown()
     await asyncio.sleep(40 / harness.time.factor)  # 40 s of downtime; the task took 20
 
     slept = len(harness.time.sleeps)
+    reads = gets(nanobanana_emu, "/api/v1/images/status")
     await harness.restart()
     await harness.run()
 
     await assert_completed(harness, job, charged=1)
-    # looked at once (poll_min), not after the model's typical time as for a fresh task
-    polls = [s for s in harness.time.sleeps[slept:] if s != harness.policy.token_sweep]
-    assert polls == [harness.policy.poll_min]
+    # looked at once, in one read, without waiting for the model's typical time
+    assert gets(nanobanana_emu, "/api/v1/images/status") == reads + 1
+    waits = [s for s in harness.time.sleeps[slept:] if s != harness.policy.token_sweep]
+    assert not any(s >= harness.policy.poll_min for s in waits)
     assert len(nanobanana_emu.tasks) == 1
 
 
