@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -29,7 +30,8 @@ from typing import Any
 from bench import ack, follow, inflight, ledger
 from bench.common import fmt, machine, table
 
-DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = REPO / "bench" / "results.json"
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,13 @@ TINY = Sizes(
 )  # fmt: skip
 
 
-async def measure(sizes: Sizes, parts: str, save: Path) -> dict[str, Any]:
-    """Run the parts asked for; the JSON is rewritten after each, so a run cut short keeps
-    what it measured."""
+PART_KEYS = {"a": "ack", "b": "follow", "c": "inflight", "d": "ledger"}
+
+
+def measure(sizes: Sizes, parts: str, save: Path, *, in_process: bool) -> dict[str, Any]:
+    """Run the parts asked for, each in a process of its own (so no part measures what an
+    earlier one left behind) unless ``in_process``; the JSON is rewritten after each part,
+    so a run cut short keeps what it measured."""
     results: dict[str, Any] = {
         "mode": sizes.mode,
         "machine": machine(),
@@ -69,24 +75,40 @@ async def measure(sizes: Sizes, parts: str, save: Path) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "sizes": asdict(sizes),
     }
-    if "a" in parts:
-        results["ack"] = await ack.run(list(sizes.bursts))
+    for part in (p for p in "abcd" if p in parts):
+        if in_process:
+            results[PART_KEYS[part]] = asyncio.run(measure_part(sizes, part))
+        else:
+            results[PART_KEYS[part]] = _in_child(sizes, part, save)
         _save(results, save)
-    if "b" in parts:
-        results["follow"] = await follow.run(
-            list(sizes.durations), sizes.follow_jobs, sizes.follow_speed
-        )
-        _save(results, save)
-    if "c" in parts:
-        results["inflight"] = []
-        for jobs in sizes.inflight:
-            results["inflight"].append(await inflight.run(jobs, sizes.inflight_wait))
-            _save(results, save)
-    if "d" in parts:
-        results["ledger"] = await ledger.run(sizes.ledger)
     results["load_average_after"] = os.getloadavg()
     _save(results, save)
     return results
+
+
+async def measure_part(sizes: Sizes, part: str) -> Any:
+    if part == "a":
+        return await ack.run(list(sizes.bursts))
+    if part == "b":
+        return await follow.run(list(sizes.durations), sizes.follow_jobs, sizes.follow_speed)
+    if part == "c":
+        return [await inflight.run(jobs, sizes.inflight_wait) for jobs in sizes.inflight]
+    return await ledger.run(sizes.ledger)
+
+
+def _in_child(sizes: Sizes, part: str, save: Path) -> Any:
+    out = save.with_name(f".{save.stem}-{part}.json")
+    mode = [] if sizes is FULL else ["--quick" if sizes is QUICK else "--tiny"]
+    command = [sys.executable, "-m", "bench", "--in-process", "--parts", part, *mode]
+    done = subprocess.run(
+        [*command, "--json", str(out)], cwd=REPO, stdout=subprocess.DEVNULL, check=False
+    )
+    try:
+        if done.returncode != 0:
+            return {"error": f"part {part} failed with exit code {done.returncode}"}
+        return json.loads(out.read_text(encoding="utf-8"))[PART_KEYS[part]]
+    finally:
+        out.unlink(missing_ok=True)
 
 
 def _save(results: dict[str, Any], path: Path) -> None:
@@ -101,6 +123,14 @@ def report(results: dict[str, Any]) -> str:
         f"Python {results['python']}; load average before "
         + ", ".join(f"{x:.2f}" for x in results["load_average_before"])
     ]
+    failed = {
+        key: value["error"]
+        for key, value in results.items()
+        if key in PART_KEYS.values() and isinstance(value, dict) and "error" in value
+    }
+    for key, error in failed.items():
+        out.append(f"part {key}: {error} (its figures are missing)")
+        del results[key]
     if "ack" in results:
         out += [
             "",
@@ -221,11 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="abcd", help="which parts to run (default abcd)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument("--verbose", action="store_true", help="keep the bot's log output")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if not args.verbose:
         logging.disable(logging.ERROR)  # a log line per job would measure the terminal
-    results = asyncio.run(measure(sizes, args.parts, args.json))
+    results = measure(sizes, args.parts, args.json, in_process=args.in_process)
     print(report(results))
     print(f"\nJSON: {args.json}")
     return 0

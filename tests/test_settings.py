@@ -39,6 +39,27 @@ def test_provider_enabled_exactly_when_key_set():
     assert settings.credit_rate("aivideoapi") == 1.0
 
 
+def test_an_account_request_budget_replaces_the_documented_one():
+    from providers.aivideoapi import AIVideoAPIProvider
+    from providers.nanobanana import NanoBananaProvider
+
+    settings = load_settings(
+        {
+            "AIVIDEOAPI_API_KEY": "sk-1",
+            "AIVIDEOAPI_REQUESTS_PER_MINUTE": "600",
+            "NANOBANANA_API_KEY": "nb_sk_x",
+            "NANOBANANA_BASE_URL": "https://nb.example",
+        }
+    )
+    raised = AIVideoAPIProvider(settings.providers["aivideoapi"])
+    documented = NanoBananaProvider(settings.providers["nanobanana"])
+    assert raised.request_budget() == 600  # the document names no limit; the account does
+    assert documented.request_budget() == 60  # "60 requests per minute per API key"
+    with pytest.raises(ConfigError) as err:
+        load_settings({"AIVIDEOAPI_API_KEY": "sk-1", "AIVIDEOAPI_REQUESTS_PER_MINUTE": "0"})
+    assert err.value.variable == "AIVIDEOAPI_REQUESTS_PER_MINUTE"
+
+
 def test_nanobanana_needs_a_base_url():
     with pytest.raises(ConfigError) as err:
         load_settings({"NANOBANANA_API_KEY": "nb_sk_x"})
