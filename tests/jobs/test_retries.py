@@ -21,9 +21,12 @@ OUR_PROMPT = "a banana wearing sunglasses"
 
 
 async def test_concurrency_429_waits_for_retry_after_then_submits_once(harness, nananobanana_emu):
-    """Someone else's generation holds the account's one slot for 20 s; the API answers 429
+    """Someone else's generation holds the account's one slot for 100 s; the API answers 429
     with Retry-After: 1 until it is done. The job waits its turn instead of failing."""
     harness.add_provider(nananobanana_factory(nananobanana_emu))
+    own_seconds = nananobanana_emu.task_seconds
+    # long enough (0.5 s real) to still hold the slot when our job is submitted on a busy machine
+    nananobanana_emu.task_seconds = 100.0
     async with httpx.AsyncClient() as other_client:
         answer = await other_client.post(
             f"{nananobanana_emu.base_url}/api/v1/generate",
@@ -31,6 +34,7 @@ async def test_concurrency_429_waits_for_retry_after_then_submits_once(harness, 
             headers={"Authorization": f"Bearer {nananobanana_emu.api_key}"},
         )
     assert answer.status_code == 200
+    nananobanana_emu.task_seconds = own_seconds
     job = await harness.submit("nananobanana", image("nano-banana", OUR_PROMPT))
 
     await harness.run()
