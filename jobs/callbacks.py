@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from jobs.listener import Listener
+
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
@@ -25,7 +27,9 @@ SIGNATURE_CHARS = 32  # hex digits of the HMAC kept in the URL (128 bits)
 _SIGNATURE = re.compile(rf"[0-9a-f]{{{SIGNATURE_CHARS}}}")
 
 
-class CallbackServer:
+class CallbackServer(Listener):
+    what = "callback listener"
+
     def __init__(
         self,
         *,
@@ -35,12 +39,10 @@ class CallbackServer:
         secret: bytes,
         on_callback: Callable[[str, str], bool],
     ) -> None:
+        super().__init__(host, port)
         self.public_url = public_url.rstrip("/")
-        self.host = host
-        self.port = port
         self._key = secret
         self._on_callback = on_callback
-        self._runner: web.AppRunner | None = None
 
     def _signature(self, provider_id: str, job_id: str) -> str:
         message = f"{provider_id}:{job_id}".encode()
@@ -74,19 +76,8 @@ class CallbackServer:
         log.debug("callback refused: not a signed callback URL method=%s", request.method)
         return web.json_response({"error": "forbidden"}, status=403)
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/callbacks/{provider}/{job}/{sig}", self._handle)
         app.router.add_route("*", "/{anything:.*}", self._refuse)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        if self.port == 0:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        log.info("callback listener on %s:%d", self.host, self.port)
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app

@@ -8,20 +8,20 @@ short reasons (empty when all is well), and ``metrics``, the registry to render.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
+from jobs.listener import Listener
 from jobs.metrics import CONTENT_TYPE, Metrics
-
-log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 5.0  # a health check that takes longer than this is itself a failure
 
 
-class MonitorServer:
+class MonitorServer(Listener):
+    what = "health and metrics listener"
+
     def __init__(
         self,
         *,
@@ -30,11 +30,9 @@ class MonitorServer:
         problems: Callable[[], Awaitable[list[str]]],
         metrics: Metrics,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self._problems = problems
         self._metrics = metrics
-        self._runner: web.AppRunner | None = None
 
     async def _health(self, request: web.Request) -> web.Response:
         try:
@@ -50,22 +48,11 @@ class MonitorServer:
             body=self._metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE}
         )
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._health)
         app.router.add_get("/metrics", self._render)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        if self.port == 0:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        log.info("health and metrics listener on %s:%d", self.host, self.port)
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
 
 RATE_LIMIT_SCOPES = ("user", "global", "shared")
