@@ -33,6 +33,7 @@ from presentation import command_limits
 from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
+from presentation.preview import PreviewBook
 from providers.base import Kind
 from providers.registry import ProviderRegistry, UnknownModel
 from quota.moderation import ModerationSettings
@@ -47,6 +48,7 @@ EXTENSIONS = (
     "cogs.image",
     "cogs.video",
     "cogs.results",
+    "cogs.preview",
     "cogs.credits",
     "cogs.quota",
     "cogs.settings",
@@ -139,6 +141,7 @@ class BananaBot(commands.Bot):
         self.monitor: MonitorServer | None = None
         self.settings = settings
         self.timebase = timebase or Timebase()
+        self.previews = PreviewBook(self.timebase)  # cost previews waiting for Confirm
         self.registry = registry or ProviderRegistry.from_settings(
             settings, clock=self.timebase.now
         )
@@ -372,6 +375,7 @@ class BananaBot(commands.Bot):
         self.gateway_connected = False
         if self.monitor is not None:
             await self.monitor.stop()
+        self.previews.close()
         warming = getattr(self, "_warming", None)
         if warming is not None:
             warming.cancel()

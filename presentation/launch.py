@@ -8,6 +8,11 @@ waits for the price behind it. Everything refused before that point is refused e
 after a deferral Discord keeps the deferral's visibility, so a refusal replaces the "thinking"
 message in public. Either way nothing is charged until the reservation, and once the job card
 is shown the job is in the engine's hands.
+
+A job the member must confirm first (quota.preview: the server's cost_preview threshold, or
+more than half of what they have left) is refused by the reservation with PreviewNeeded, before
+anything is written, and shown as a cost preview (presentation/preview.py); its Confirm runs
+the same checks and reservation again, and the preview message becomes the job card.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from db.jobs import Job, JobState
 from jobs.errors import InvalidRequest
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
+from presentation.preview import offer as offer_preview
 from providers.base import GenerationRequest, Kind, ModelSpec
 from providers.registry import ModelNotAllowed
+from quota.preview import PreviewNeeded
 from quota.server_settings import GuildPolicy
 
 if TYPE_CHECKING:
@@ -122,19 +129,16 @@ def member_role_ids(interaction: discord.Interaction) -> list[int]:
     return [r.id for r in getattr(user, "roles", [])]
 
 
-async def start_generation(
+async def _check_admission(
     bot: BananaBot,
     interaction: discord.Interaction,
     spec: ModelSpec,
     request: GenerationRequest,
-    *,
-    command: str,
-    policy: GuildPolicy | None = None,
-) -> Job:
-    """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
-
-    The server's rules are checked again here, whatever path led here (a command, a button),
-    before anything is priced: the channel, the prompt, and that the model is allowed."""
+    policy: GuildPolicy | None,
+) -> GuildPolicy:
+    """Everything that refuses a job before it is priced, whatever path led here (a command,
+    a button, a preview's Confirm): the bot's permissions in the channel, the server's rules
+    (channel, prompt, the model allowed), and a restart under way."""
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
@@ -145,18 +149,30 @@ async def start_generation(
         raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
     if not bot.engine.accepting:
         raise InvalidRequest(RESTARTING)
-    received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    cost, deferred = await price(bot, interaction, spec, request)
-    if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
-        raise InvalidRequest(RESTARTING)
+    return policy
+
+
+def _new_job(
+    bot: BananaBot,
+    interaction: discord.Interaction,
+    spec: ModelSpec,
+    request: GenerationRequest,
+    *,
+    job_id: str,
+    command: str,
+    cost: int,
+    received: float,
+) -> Job:
+    """The job as it is stored with its reservation; ``interaction`` is the one whose token
+    edits its card (the command's, or a preview's Confirm press)."""
     now = bot.timebase.now()
     deadline = (
         bot.engine.policy.video_deadline
         if spec.kind.value == "video"
         else bot.engine.policy.image_deadline
     )
-    job = Job(
-        id=new_job_id(),
+    return Job(
+        id=job_id,
         guild_id=interaction.guild_id or 0,
         channel_id=interaction.channel_id or 0,
         user_id=interaction.user.id,
@@ -176,7 +192,100 @@ async def start_generation(
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
     )
+
+
+async def start_generation(
+    bot: BananaBot,
+    interaction: discord.Interaction,
+    spec: ModelSpec,
+    request: GenerationRequest,
+    *,
+    command: str,
+    policy: GuildPolicy | None = None,
+) -> Job | None:
+    """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
+
+    The server's rules are checked again here, whatever path led here (a command, a button),
+    before anything is priced: the channel, the prompt, and that the model is allowed.
+    A job the member must confirm first (quota.preview) is shown as a cost preview instead
+    and returns None: it starts only on Confirm (presentation.preview)."""
+    policy = await _check_admission(bot, interaction, spec, request, policy)
+    received = bot.timebase.now()  # the token's 15 minutes run from (about) here
+    cost, deferred = await price(bot, interaction, spec, request)
+    if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
+        raise InvalidRequest(RESTARTING)
+    job = _new_job(
+        bot,
+        interaction,
+        spec,
+        request,
+        job_id=new_job_id(),
+        command=command,
+        cost=cost,
+        received=received,
+    )
+    try:
+        await bot.quota.reserve_job(
+            job, member_role_ids(interaction), preview_threshold=policy.cost_preview
+        )
+    except PreviewNeeded as needed:
+
+        async def confirmed(pressed: discord.Interaction) -> Job:
+            return await _start_confirmed(
+                bot, pressed, spec, request, job_id=job.id, command=command, cost=cost
+            )
+
+        await offer_preview(
+            bot.previews,
+            interaction,
+            job,
+            needed,
+            threshold=policy.cost_preview,
+            typical=spec.typical_seconds,
+            deferred=deferred,
+            token_expires_at=job.ack_expires_at or received,
+            start=confirmed,
+        )
+        return None
+    await _acknowledge(bot, interaction, job, "edit" if deferred else "send")
+    return job
+
+
+async def _start_confirmed(
+    bot: BananaBot,
+    interaction: discord.Interaction,
+    spec: ModelSpec,
+    request: GenerationRequest,
+    *,
+    job_id: str,
+    command: str,
+    cost: int,
+) -> Job:
+    """Confirm was pressed on a preview: check again what may have changed in the meantime,
+    then reserve (quota and running jobs are checked there) at the cost shown, and turn the
+    preview message into the job card."""
+    await _check_admission(bot, interaction, spec, request, None)
+    job = _new_job(
+        bot,
+        interaction,
+        spec,
+        request,
+        job_id=job_id,
+        command=command,
+        cost=cost,
+        received=bot.timebase.now(),
+    )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
+    await _acknowledge(bot, interaction, job, "update")
+    return job
+
+
+async def _acknowledge(
+    bot: BananaBot, interaction: discord.Interaction, job: Job, how: str
+) -> None:
+    """Show the card of a job stored with its reservation, then start it: ``how`` is "send"
+    (the first answer), "edit" (it replaces the "thinking…" message of a deferral) or
+    "update" (it replaces the message whose button was pressed: a preview)."""
     log.info(
         "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
         job.id,
@@ -184,24 +293,24 @@ async def start_generation(
         job.guild_id,
         job.provider,
         job.model,
-        cost,
+        job.cost,
     )
     # The job starts only after the card is out: nothing competes with the reply, and the
     # engine's progress edits never race the message they edit.
     card = job_card(job, bot.engine.join_queue(job))
+    none = discord.AllowedMentions.none()
     try:
-        if deferred:  # the "thinking…" message becomes the job card
-            await interaction.edit_original_response(
-                embed=card, allowed_mentions=discord.AllowedMentions.none()
+        if how == "edit":
+            await interaction.edit_original_response(embed=card, allowed_mentions=none)
+        elif how == "update":
+            await interaction.response.edit_message(
+                content=None, embed=card, view=None, allowed_mentions=none
             )
         else:
-            await interaction.response.send_message(
-                embed=card, allowed_mentions=discord.AllowedMentions.none()
-            )
+            await interaction.response.send_message(embed=card, allowed_mentions=none)
     except discord.HTTPException as exc:
         # The job is stored and runs; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
         await bot.engine.jobs.update(job, ack_expires_at=None)
     finally:
         bot.engine.enqueue(job)
-    return job

@@ -21,6 +21,7 @@ from db.database import Database
 from db.jobs import Job, JobStore
 from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
 from quota.periods import PERIODS, period_end, period_key
+from quota.preview import PreviewNeeded, preview_reason
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class _Pending:
     job: Job
     roles: list[int]
     outcome: asyncio.Future[Balance]
+    preview_threshold: int | None = None  # None: the member already confirmed (or no preview)
 
 
 class QuotaService:
@@ -127,9 +129,15 @@ class QuotaService:
 
     # --- the job path ---------------------------------------------------------------------
 
-    async def reserve_job(self, job: Job, role_ids: list[int] | None = None) -> Balance:
+    async def reserve_job(
+        self, job: Job, role_ids: list[int] | None = None, *, preview_threshold: int | None = None
+    ) -> Balance:
         """Store ``job`` and reserve its cost, or raise without changing anything; the
         member's balance after it.
+
+        With ``preview_threshold`` (the server's cost-preview setting, 0 = off) a job that
+        quota.preview says must be confirmed first raises PreviewNeeded instead, after the
+        refusals (too many jobs, not enough credits) and before anything is written.
 
         The reservation takes the period's remaining allowance first, then bonus credits, and
         records the period it was made in (its settle or refund carries the same period).
@@ -138,7 +146,12 @@ class QuotaService:
         """
         if job.cost < 0:
             raise ValueError(f"job {job.id} has a negative cost ({job.cost})")
-        pending = _Pending(job, list(role_ids or ()), asyncio.get_running_loop().create_future())
+        pending = _Pending(
+            job,
+            list(role_ids or ()),
+            asyncio.get_running_loop().create_future(),
+            preview_threshold,
+        )
         self._pending.append(pending)
         if self._batcher is None or self._batcher.done():
             self._batcher = asyncio.create_task(self._reserve_batches(), name="reservations")
@@ -158,7 +171,7 @@ class QuotaService:
                     for pending in batch:
                         try:
                             outcomes.append(await self._reserve(conn, pending, now))
-                        except UserFacingError as refusal:
+                        except (UserFacingError, PreviewNeeded) as refusal:
                             outcomes.append(refusal)
             except Exception as exc:
                 outcomes = [exc] * len(batch)
@@ -186,6 +199,10 @@ class QuotaService:
             raise InsufficientCredits(
                 _not_enough(job.cost, balance), cost=job.cost, left=balance.left
             )
+        if pending.preview_threshold is not None:
+            reason = preview_reason(job.cost, balance.left, pending.preview_threshold)
+            if reason is not None:
+                raise PreviewNeeded(reason, balance)
         from_allowance = min(job.cost, balance.allowance_left)
         from_bonus = job.cost - from_allowance
         await JobStore.insert(conn, job)
