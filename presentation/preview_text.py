@@ -58,7 +58,9 @@ def preview_embed(
 
 def closed_text(state: str) -> str:
     """What the preview message becomes when it is cancelled or lapses."""
-    return CANCELLED if state == "cancelled" else LAPSED
+    if state == "cancelled":
+        return CANCELLED
+    return LAPSED
 
 
 def not_yours_text(user_id: int) -> str:

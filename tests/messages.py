@@ -45,7 +45,7 @@ ERROR_CLASSES = frozenset(
         "BotLacksPermissions",
     }
 )
-MESSAGE_MODULES = ("jobs/failures.py",)
+MESSAGE_MODULES = ("jobs/failures.py", "presentation/preview_text.py")
 # (file, enclosing function, argument as written) -> the function that builds the sentence
 FORWARDS = {
     ("jobs/pricing.py", "price", "found.message"): "_refusal",  # a cached _refusal

@@ -225,3 +225,32 @@ def test_the_usage_chart_message_is_taken_whatever_the_report():
         {"id": 0, "filename": "usage.png", "description": charts.alt_text(report, names)}
     ]
     assert_taken(body, [png])
+
+
+@pytest.mark.parametrize("reason", ["threshold", "half"])
+def test_the_cost_preview_and_its_answers_are_taken(reason):
+    from presentation import preview_text
+    from presentation.preview import preview_view
+
+    embed = preview_text.preview_embed(
+        what="images",
+        model=LONG_MODEL,
+        provider="n" * 100,
+        prompt=LONG_PROMPT,
+        cost=10**9,
+        left=10**9 - 1,
+        reason=reason,
+        threshold=10**9,
+        typical=10**6,
+        expires_at=4_102_444_800.0,
+    )
+    view = preview_view("f" * 32)  # the longest preview id the buttons accept
+    assert_taken(body_of(None, [embed], view=view))  # ephemeral first answer
+    assert_taken(body_of(None, [embed], view=view), creating=False)  # after a deferral
+    texts = [preview_text.not_yours_text(10**19)]
+    texts += [preview_text.closed_text(s) for s in ("cancelled", "lapsed")]
+    texts += [preview_text.answered_text(s) for s in ("confirmed", "cancelled", "lapsed", "x")]
+    for text in texts:
+        body = body_of(text, [])
+        body["components"] = []  # the preview's buttons go when it is answered
+        assert_taken(body, creating=False)
