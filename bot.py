@@ -204,7 +204,7 @@ class BananaBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
-        self.pricer = Pricer(self.registry.providers, self.settings.credit_rate)
+        self.pricer = Pricer(self.registry.providers, self.engine.credit_rate)
         self.price_hints = PriceHints(self.pricer)
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()

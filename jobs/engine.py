@@ -170,6 +170,10 @@ class JobEngine:
     def accepting(self) -> bool:
         return self._accepting
 
+    def credit_rate(self, provider_id: str) -> float:
+        """Bot credits per provider credit: the one table settling and pricing both read."""
+        return self.credit_rates.get(provider_id, 1.0)
+
     @property
     def alive(self) -> bool:
         """Started, taking jobs, and its token sweeper (started with it) still running."""
@@ -355,7 +359,7 @@ class JobEngine:
             raise
         await self._hold_if_stopping()
 
-        deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
+        deadline = self.policy.deadline(job.kind)
         failed_attempts = 0  # transient errors: bounded by policy.submit_attempts
         refusals = 0  # 429s: nothing was created, so they are waited out like the queue
         while True:
@@ -531,8 +535,11 @@ class JobEngine:
 
     async def _deliver(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)
-        rate = self.credit_rates.get(job.provider, 1.0)
-        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
+        charge = (
+            bot_credits(job.provider_cost, self.credit_rate(job.provider))
+            if job.provider_cost is not None
+            else job.cost
+        )
         if job.result_message_id is None:
             await self._progress(job, force=True)  # "downloading and posting"
             job.charged = min(charge, job.cost)  # shown in the result; stored when settled

@@ -52,3 +52,7 @@ class EnginePolicy:
     video_deadline: float = 30 * 60.0
     token_lifetime: float = 15 * 60.0  # Discord's interaction tokens: never kept longer
     token_sweep: float = 60.0  # how often stored tokens past their lifetime are cleared
+
+    def deadline(self, kind: str) -> float:
+        """Seconds from submit that a job of ``kind`` ("image" or "video") may take."""
+        return self.video_deadline if kind == "video" else self.image_deadline
