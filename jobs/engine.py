@@ -33,7 +33,12 @@ from jobs.follow import FollowPlan, StatusScheduler, status_rate
 from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
-from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
+from jobs.policy import (  # also imported from here by the bot and tests
+    SLOT_LOOK_SECONDS,
+    STOP_POLL_SECONDS,
+    UNKNOWN_TYPICAL_SECONDS,
+    EnginePolicy,
+)
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
 from providers.errors import (
@@ -46,9 +51,6 @@ from providers.errors import (
 from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
-
-STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
-UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
 
 
 def backoff(attempt: int, policy: EnginePolicy) -> float:
@@ -346,7 +348,7 @@ class JobEngine:
         try:
             while not acquire.done():
                 await self._progress(job, force=False)
-                done, _ = await asyncio.wait({acquire}, timeout=1.0)
+                done, _ = await asyncio.wait({acquire}, timeout=SLOT_LOOK_SECONDS)
                 if not done and self.time.now() - waited_since > self.policy.queue_wait_max:
                     acquire.cancel()
                     await self._fail(

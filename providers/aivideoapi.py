@@ -64,6 +64,7 @@ from providers.errors import (
     UpstreamError,
 )
 from providers.http import Purpose, json_body, redact
+from providers.tunables import MESSAGE_LIMIT
 from providers.wire import STATUS_ERRORS, build_error, error_class, filter_words, first_number
 
 MODEL_ID = "nano-banana-2"
@@ -81,7 +82,6 @@ FORMAT_ALIASES = {"jpeg": "jpg"}  # the bot's `format` option may say jpeg
 MAX_REFERENCES = 14
 MAX_PROMPT_CHARS = 20_000
 TYPICAL_SECONDS = 15.0  # a Gemini Flash image; the document's example finished in 2 s
-MESSAGE_LIMIT = 300  # characters of a provider message kept in an exception
 
 # Error codes from the document's table; code decides before the HTTP status does.
 _CODE_ERRORS: dict[str, type[ProviderError]] = {
