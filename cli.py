@@ -270,7 +270,8 @@ async def _export(path: Path, args: argparse.Namespace, settings: Settings) -> i
             since=args.since,
             until=args.until,
         )
-        return await write_csv(rows, sys.stdout)
+        written, _ = await write_csv(rows, sys.stdout)
+        return written
     finally:
         await db.close()
 
