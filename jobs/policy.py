@@ -17,6 +17,13 @@ SLOT_LOOK_SECONDS = 1.0  # real seconds between looks at a job waiting for a pro
 RECOVER_SECONDS = 1.0  # real seconds the status scheduler pauses after an unexpected error
 WINDOW_RECHECK_SECONDS = 5.0  # how often a job waiting on a full window looks again
 
+# -- provider health and routing (jobs/health.py, jobs/routing.py) ---------------------------
+RECENT_SECONDS = 300.0  # requests this old or newer make the error rate and latency shown
+MAX_SAMPLES = 200  # newest requests kept per provider: a busy provider's window stays small
+PAUSE_AFTER_FAILURES = 5  # failed requests in a row that pause a provider
+PAUSE_SECONDS = 30.0  # how long a paused provider gets no new job while another can take it
+ERROR_RATE_BANDS = (0.1, 0.5)  # below 10 % failing counts as healthy; 50 % and up as failing
+
 # -- prices ----------------------------------------------------------------------------------
 PRICE_TIMEOUT = 10.0  # longest one cost preview may take; commands wait for it behind a deferral
 PRICE_CACHE_SECONDS = 600.0  # prices change rarely; ten minutes spares most round trips

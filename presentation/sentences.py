@@ -11,6 +11,9 @@ from __future__ import annotations
 from discord import app_commands
 
 from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
+from quota.server_settings import ChannelNotAllowed
+
+CHANNELS_NAMED = 20  # channels a refusal links at most; the rest are counted
 
 
 def for_member(error: BaseException) -> str | None:
@@ -21,6 +24,8 @@ def for_member(error: BaseException) -> str | None:
         return too_many_jobs(cause)
     if isinstance(cause, InsufficientCredits):
         return not_enough_credits(cause)
+    if isinstance(cause, ChannelNotAllowed):
+        return channel_not_allowed(cause)
     if isinstance(cause, UserFacingError):
         return cause.message
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -55,4 +60,15 @@ def not_enough_credits(error: InsufficientCredits) -> str:
         f"This costs {error.cost} credit{'s' if error.cost != 1 else ''}, but you have "
         f"{error.left} left{reserved}, so nothing was charged.{when} Try a cheaper model or "
         "option, or ask a moderator for more."
+    )
+
+
+def channel_not_allowed(error: ChannelNotAllowed) -> str:
+    places = ", ".join(f"<#{c}>" for c in sorted(error.channels)[:CHANNELS_NAMED])
+    more = len(error.channels) - CHANNELS_NAMED
+    if more > 0:
+        places += f" and {more} more"
+    return (
+        f"Images and videos can't be made in this channel. In this server, use {places}. "
+        "Nothing was charged."
     )
