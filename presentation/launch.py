@@ -166,11 +166,7 @@ def _new_job(
     """The job as it is stored with its reservation; ``interaction`` is the one whose token
     edits its card (the command's, or a preview's Confirm press)."""
     now = bot.timebase.now()
-    deadline = (
-        bot.engine.policy.video_deadline
-        if spec.kind.value == "video"
-        else bot.engine.policy.image_deadline
-    )
+    deadline = bot.engine.policy.deadline(spec.kind.value)
     return Job(
         id=job_id,
         guild_id=interaction.guild_id or 0,

@@ -35,6 +35,7 @@ import discord
 
 from jobs.errors import UserFacingError
 from jobs.ttlcache import TTLCache
+from presentation import sentences
 from presentation.discord_limits import CONTENT_MAX, clip
 from presentation.embeds import what_was_made
 from presentation.preview_text import answered_text, closed_text, not_yours_text, preview_embed
@@ -250,7 +251,7 @@ async def press(
         preview.state = State.REFUSED
         if interaction.response.is_done():
             raise
-        await _replace(interaction, clip(refusal.message, CONTENT_MAX))
+        await _replace(interaction, clip(sentences.for_member(refusal) or "", CONTENT_MAX))
     except BaseException:
         preview.state = State.REFUSED
         raise
