@@ -243,3 +243,29 @@ async def test_a_result_button_is_previewed_too(world):
         await world.idle(bot)
         assert len(world.nananobanana.records) == 2
         assert (await bot.quota.balance(GUILD, ALICE)).used == 2
+
+
+async def test_after_a_slow_price_the_public_placeholder_becomes_the_preview(world):
+    world.nanobanana.hold["/api/v1/account/calculate-cost"] = 2.0  # past the 1 s deferral
+    async with world.bot() as bot:
+        await set_threshold(world, 20)
+        rec = await world.slash(
+            "video",
+            {"prompt": "a banana skiing", "model": "nanobanana:wan-2.5", "duration": 10},
+        )
+        callback = await world.fake.wait_for_callback(rec)
+        assert callback.type == 5 and not callback.ephemeral  # "thinking…", in public
+        preview = await world.fake.wait_for_original(rec, timeout=10)
+        assert not preview.ephemeral and set(buttons(preview)) == {"Confirm", "Cancel"}
+        cost = int(fields(preview)["Cost"].split()[0])
+        assert cost >= 20 and await nothing_charged(bot) and world.nanobanana.tasks == {}
+
+        _, answer = await press(world, preview, "Confirm", user=BOB)  # Bob sees it, may not
+        assert answer.ephemeral and f"Only <@{ALICE}>" in answer.content
+        _, answer = await press(world, preview, "Confirm")
+        assert answer.type == 7 and answer.data["embeds"][0]["title"] == "Making your video"
+        await world.result_message()
+        await world.idle(bot)
+        assert len(world.nanobanana.tasks) == 1
+        assert (await bot.quota.balance(GUILD, ALICE)).used == cost
+        assert (await bot.quota.balance(GUILD, BOB)).left == 100
