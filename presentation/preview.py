@@ -112,9 +112,9 @@ class PreviewBook:
 
     async def _lapse_later(self, preview: Preview) -> None:
         await self.timebase.sleep(preview.expires_at - self.timebase.now())
-        self.answer(preview, State.LAPSED)
-        if preview.state is not State.LAPSED:
-            return  # answered in time
+        if preview.state is not State.PENDING:
+            return  # answered in time, or a press found it lapsed and said so
+        preview.state = State.LAPSED
         if self.timebase.now() >= preview.token_expires_at:
             return  # Discord would refuse the edit; a press still says it lapsed
         try:
