@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from db.jobs import Job
 from jobs.errors import InvalidRequest
+from jobs.records import Job
 from jobs.validation import InputImage
 from presentation.launch import admit, start_generation
 from providers.base import Kind

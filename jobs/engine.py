@@ -26,7 +26,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
 from jobs import failures
 from jobs.download import Fetched, MediaFetcher
 from jobs.follow import FollowPlan, StatusScheduler, status_rate
@@ -34,6 +33,8 @@ from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
 from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
 from providers.errors import (
@@ -532,10 +533,12 @@ class JobEngine:
     async def _deliver(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)
         rate = self.credit_rates.get(job.provider, 1.0)
-        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
+        charge = (
+            bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.reserved
+        )
         if job.result_message_id is None:
             await self._progress(job, force=True)  # "downloading and posting"
-            job.charged = min(charge, job.cost)  # shown in the result; stored when settled
+            job.charged = min(charge, job.reserved)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
             fetched = await self.fetcher.fetch_all(job.id, job.kind, job.media, limit, provider)
             try:
@@ -572,7 +575,7 @@ class JobEngine:
                 charged=charged,
                 finished_at=self.time.now(),
             )
-        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.cost)
+        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.reserved)
         try:
             await self.notifier.result_posted(job, job.result_message_id or 0)
         except Exception:  # cosmetic: the result is out, its id stored and the job settled
@@ -614,7 +617,7 @@ class JobEngine:
                 error=error[:500],
                 finished_at=self.time.now(),
             )
-        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.cost, error[:200])
+        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.reserved, error[:200])
         try:
             await self.notifier.failed(job)
         except Exception:

@@ -23,9 +23,9 @@ from datetime import timedelta
 
 import discord
 
-from db.jobs import Job, JobState
 from jobs.media import MediaFile
 from jobs.notifier import Undeliverable
+from jobs.records import Job, JobState
 from presentation import audit
 from presentation.discord_limits import DEFAULT_UPLOAD_LIMIT
 from presentation.embeds import job_card
@@ -240,7 +240,7 @@ class DiscordNotifier:
                 db,
                 job.guild_id,
                 f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
-                f"({job.cost} credits reserved) → {jump or 'sent by DM'}",
+                f"({job.reserved} credits reserved) → {jump or 'sent by DM'}",
             )
 
     def _result_view(self, job: Job) -> discord.ui.View | None:

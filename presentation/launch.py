@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from db.jobs import Job, JobState
 from jobs.errors import InvalidRequest
+from jobs.records import Job, JobState
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
 from providers.base import GenerationRequest, Kind, ModelSpec
@@ -166,7 +166,7 @@ async def start_generation(
         model=spec.id,
         request=request,
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
         deadline_at=now + bot.engine.policy.queue_wait_max + deadline,
         updated_at=now,

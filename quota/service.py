@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobStore
 from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
+from jobs.records import Job
+from jobs.store import JobStore
 from quota.periods import PERIODS, period_end, period_key
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,8 @@ class QuotaService:
         Reservations that arrive together share one transaction (see _reserve_batches), each
         still checked against what the ones before it in the batch took.
         """
-        if job.cost < 0:
-            raise ValueError(f"job {job.id} has a negative cost ({job.cost})")
+        if job.reserved < 0:
+            raise ValueError(f"job {job.id} has a negative reservation ({job.reserved})")
         pending = _Pending(job, list(role_ids or ()), asyncio.get_running_loop().create_future())
         self._pending.append(pending)
         if self._batcher is None or self._batcher.done():
@@ -164,7 +165,7 @@ class QuotaService:
                 outcomes = [exc] * len(batch)
             for pending, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, Balance):  # committed
-                    self._count("reserved", pending.job.cost)
+                    self._count("reserved", pending.job.reserved)
                 if pending.outcome.done():  # the caller gave up waiting
                     continue
                 if isinstance(outcome, Exception):
@@ -182,19 +183,19 @@ class QuotaService:
                 f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
                 "finish and try again."
             )
-        if job.cost > balance.left:
+        if job.reserved > balance.left:
             raise InsufficientCredits(
-                _not_enough(job.cost, balance), cost=job.cost, left=balance.left
+                _not_enough(job.reserved, balance), cost=job.reserved, left=balance.left
             )
-        from_allowance = min(job.cost, balance.allowance_left)
-        from_bonus = job.cost - from_allowance
+        from_allowance = min(job.reserved, balance.allowance_left)
+        from_bonus = job.reserved - from_allowance
         await JobStore.insert(conn, job)
         await ledger.append(
             conn,
             guild_id=job.guild_id,
             user_id=job.user_id,
             kind="reserve",
-            amount=job.cost,
+            amount=job.reserved,
             allowance_delta=-from_allowance,
             bonus_delta=-from_bonus,
             period=self._period_at(now),
@@ -205,9 +206,9 @@ class QuotaService:
         )
         return dataclasses.replace(  # what a fresh read would say, without reading again
             balance,
-            reserved=balance.reserved + job.cost,
+            reserved=balance.reserved + job.reserved,
             bonus=balance.bonus - from_bonus,
-            left=balance.left - job.cost,
+            left=balance.left - job.reserved,
             allowance_left=balance.allowance_left - from_allowance,
             running_jobs=balance.running_jobs + 1,
         )

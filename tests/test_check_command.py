@@ -13,7 +13,7 @@ import pytest
 import bot as bot_module
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobState
+from jobs.records import Job, JobState
 from providers.base import GenerationRequest, Kind
 from quota.service import QuotaService
 
@@ -33,7 +33,7 @@ def job(job_id: str, cost: int = 4) -> Job:
         model="sandbox-image",
         request=GenerationRequest(kind=Kind.IMAGE, model="sandbox-image", prompt="p"),
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=0.0,
         deadline_at=600.0,
         updated_at=0.0,
