@@ -26,15 +26,17 @@ from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
 from jobs.metrics import Metrics
+from jobs.models import ModelChooser
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
+from jobs.service import JobService
 from jobs.timebase import Timebase
 from presentation import command_limits
+from presentation.audit import AuditLog
 from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
-from providers.base import Kind
-from providers.registry import ProviderRegistry, UnknownModel
+from providers.registry import ProviderRegistry
 from quota.moderation import ModerationSettings
 from quota.server_settings import ServerSettings
 from quota.service import QuotaService
@@ -142,6 +144,14 @@ class BananaBot(commands.Bot):
         self.registry = registry or ProviderRegistry.from_settings(
             settings, clock=self.timebase.now
         )
+        self.models = ModelChooser(  # which model each command uses: one answer for all
+            self.registry,
+            {
+                "image": settings.default_image_model,
+                "video": settings.default_video_model,
+                "animate": settings.default_animate_model,
+            },
+        )
         self.engine_policy = engine_policy or EnginePolicy(
             image_deadline=settings.image_deadline_seconds,
             video_deadline=settings.video_deadline_seconds,
@@ -156,6 +166,7 @@ class BananaBot(commands.Bot):
         self.db = await Database.open(self.settings.database_path)
         self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
         self.server_settings = ServerSettings(self.db, clock=self.timebase.now)
+        self.audit = AuditLog(self, self.moderation)
         problems = await consistency_problems(self.db)
         if problems:
             log.warning(
@@ -179,7 +190,9 @@ class BananaBot(commands.Bot):
             period=self.settings.quota_period,
             clock=self.timebase.now,
         )
-        self.notifier = DiscordNotifier(self, now=self.timebase.now)
+        self.notifier = DiscordNotifier(
+            self, now=self.timebase.now, audit=self.audit, registry=self.registry
+        )
         self.callbacks = self._callback_server()
         self.engine = JobEngine(
             db=self.db,
@@ -198,6 +211,7 @@ class BananaBot(commands.Bot):
             fetcher=self.fetcher,
             metrics=self.metrics,
         )
+        self.jobs = JobService(self.engine)  # the cogs' and presentation's way to jobs
         self.metrics.collectors.append(self._collect_metrics)
         if self.callbacks:
             await self.callbacks.start()
@@ -247,18 +261,8 @@ class BananaBot(commands.Bot):
                 log.warning("model list refresh failed provider=%s: %s", provider.id, exc)
 
         await asyncio.gather(*(refresh(p) for p in self.registry.providers.values()))
-        for variable, name, kind, image_input in (
-            ("DEFAULT_IMAGE_MODEL", self.settings.default_image_model, Kind.IMAGE, None),
-            ("DEFAULT_VIDEO_MODEL", self.settings.default_video_model, Kind.VIDEO, None),
-            ("DEFAULT_ANIMATE_MODEL", self.settings.default_animate_model, Kind.VIDEO, True),
-        ):
-            if name:
-                try:
-                    self.registry.resolve(name, kind, image_input=image_input)
-                except UnknownModel as exc:
-                    log.warning(
-                        "%s is not usable, the first enabled model is used: %s", variable, exc
-                    )
+        for variable, why in self.models.unusable_defaults():
+            log.warning("%s is not usable, the first enabled model is used: %s", variable, why)
 
     async def _sync_commands(self) -> None:
         """Check the command tree against Discord's limits, then sync it. Either refusal

@@ -24,6 +24,7 @@ import math
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from db.database import Database
 from jobs import failures
@@ -44,7 +45,6 @@ from providers.errors import (
     RequestNotSent,
     UpstreamError,
 )
-from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,16 @@ def safe_to_resubmit(exc: ProviderError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
 
 
+class Credits(Protocol):
+    """What the engine needs of the credit ledger (quota.service.QuotaService): closing a
+    job's reservation inside the transaction that records the job's end. A protocol, so the
+    engine does not import the service that stores its jobs."""
+
+    async def settle(self, job: Job, charged: int, *, conn: Any = None) -> int: ...
+
+    async def refund(self, job: Job, reason: str, *, conn: Any = None) -> bool: ...
+
+
 def bot_credits(provider_credits: float, rate: float) -> int:
     return max(0, math.ceil(round(provider_credits * rate, 6)))
 
@@ -76,7 +86,7 @@ class JobEngine:
         self,
         *,
         db: Database,
-        quota: QuotaService,
+        quota: Credits,
         providers: dict[str, Provider],
         notifier: Notifier,
         max_in_flight: dict[str, int | None] | None = None,
