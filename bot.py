@@ -1,8 +1,8 @@
 """bananabot: the bot class, its start-up and shutdown, and the command-line entry point.
 
-``python bot.py [command]`` or the ``bananabot`` console script; the commands live in cli.py
-(``python bot.py --help``). Configuration errors end the process with one line naming the
-variable and exit code 2.
+``python bot.py [command]`` or the ``bananabot`` console script (``cli:main``); the commands
+live in cli.py (``python bot.py --help``). Configuration errors end the process with one line
+naming the variable and exit code 2.
 """
 
 from __future__ import annotations
@@ -456,12 +456,7 @@ def count(items: list, word: str) -> str:
     return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The ``bananabot`` console script and ``python bot.py``; the command line is cli.py."""
-    import cli  # here, not at the top: cli imports this module
+if __name__ == "__main__":  # python bot.py: the same command line as the console script
+    import cli  # only here: cli imports this module (as ``bot``, not as this script)
 
-    return cli.main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.main())
