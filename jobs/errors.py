@@ -3,15 +3,16 @@ says what was wrong and what is allowed; the cogs show it ephemerally as it is."
 
 from __future__ import annotations
 
+from providers.errors import InvalidRequest, UserFacingError
 
-class UserFacingError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class InvalidRequest(UserFacingError):
-    """An option or attachment the chosen model does not accept."""
+__all__ = [
+    "InsufficientCredits",
+    "InvalidRequest",
+    "NotAllowed",
+    "PriceUnavailable",
+    "TooManyJobs",
+    "UserFacingError",
+]
 
 
 class InsufficientCredits(UserFacingError):
