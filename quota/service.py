@@ -81,17 +81,9 @@ class QuotaService:
     def _period_at(self, now: float) -> str:
         return period_key(self.period, datetime.fromtimestamp(now, UTC))
 
-    def current_period(self) -> str:
-        return self._period_at(self.clock())
-
-    def resets_at(self) -> datetime | None:
-        return period_end(self.period, datetime.fromtimestamp(self.clock(), UTC))
-
-    async def _allowance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> int:
-        found = await ledger.standing(conn, guild_id, user_id, role_ids, "")  # no period needed
-        return self._first_set(found.own, found.role, found.default)
-
     def _first_set(self, *settings: int | None) -> int:
+        """The member's allowance per period: their own setting, else the highest setting of
+        their roles, else the server default, else ``default_credits``."""
         return next((value for value in settings if value is not None), self.default_credits)
 
     async def _balance(
@@ -118,13 +110,6 @@ class QuotaService:
         return await self._balance(
             self.db.conn, guild_id, user_id, list(role_ids or ()), self.clock()
         )
-
-    async def allowance(
-        self, guild_id: int, user_id: int, role_ids: list[int] | None = None
-    ) -> int:
-        """The member's allowance per period: their own setting, else the highest setting of
-        ``role_ids``, else the server default, else ``default_credits``."""
-        return await self._allowance(self.db.conn, guild_id, user_id, list(role_ids or ()))
 
     # --- the job path ---------------------------------------------------------------------
 
