@@ -21,8 +21,7 @@ class JobService:
         """When a new job of ``kind`` is given up: its longest wait for a provider's turn,
         then the kind's own deadline."""
         policy = self._engine.policy
-        deadline = policy.video_deadline if kind == "video" else policy.image_deadline
-        return created_at + policy.queue_wait_max + deadline
+        return created_at + policy.queue_wait_max + policy.deadline(kind)
 
     async def get(self, job_id: str) -> Job | None:
         return await self._engine.jobs.get(job_id)

@@ -25,6 +25,8 @@ LAYERS = ("cogs", "presentation", "quota", "jobs", "providers")  # each imports 
 FORBIDDEN = {  # package -> what it never imports (shared/STYLE.md, "Dependency rules")
     "providers": {"discord", "cogs", "presentation", "jobs", "quota", "db"},
     "db": {"cogs", "presentation", "quota", "jobs", "providers", "bot", "cli", "settings"},
+    # the error family's root, below every layer that raises (errors.py's docstring)
+    "errors": {"cogs", "presentation", "quota", "jobs", "providers", "db", "bot", "cli"},
     "jobs": {"cogs", "presentation", "discord"},
     "cogs": {"db", "aiosqlite", "httpx"},
     "presentation": {"db", "aiosqlite", "httpx"},
@@ -236,7 +238,7 @@ def test_cogs_and_presentation_reach_no_engine_or_database_through_the_bot():
 def test_the_check_reads_every_package_and_module_of_the_bot():
     packages, modules = bot_nodes()
     assert {"cogs", "presentation", "quota", "jobs", "providers", "db"} <= packages
-    assert {"bot", "cli", "settings"} <= modules
+    assert {"bot", "cli", "settings", "errors"} <= modules
     sources = {found.source for found in bot_imports()}
     assert sources == packages | modules
 
