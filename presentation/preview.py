@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import discord
 
 from jobs.errors import UserFacingError
+from jobs.records import Job
 from jobs.ttlcache import TTLCache
 from presentation import sentences
 from presentation.discord_limits import CONTENT_MAX, clip
@@ -172,7 +173,7 @@ def preview_view(preview_id: str) -> discord.ui.View:
 async def offer(
     book: PreviewBook,
     interaction: discord.Interaction,
-    job: Any,
+    job: Job,
     needed: PreviewNeeded,
     *,
     threshold: int,
@@ -195,7 +196,7 @@ async def offer(
         model=job.model,
         provider=job.provider,
         prompt=job.request.prompt,
-        cost=job.cost,
+        cost=job.reserved,
         left=needed.balance.left,
         reason=needed.reason,
         threshold=threshold,
@@ -213,7 +214,11 @@ async def offer(
         preview.state = State.LAPSED  # never shown: nothing can confirm it
         raise
     log.info(
-        "job=%s previewed user=%s cost=%d reason=%s", job.id, job.user_id, job.cost, needed.reason
+        "job=%s previewed user=%s cost=%d reason=%s",
+        job.id,
+        job.user_id,
+        job.reserved,
+        needed.reason,
     )
 
 
