@@ -25,6 +25,7 @@ from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
+from jobs.health import ProviderHealth
 from jobs.metrics import Metrics
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
@@ -34,6 +35,7 @@ from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_ur
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
 from providers.base import Kind
+from providers.http import fan_out
 from providers.registry import ProviderRegistry, UnknownModel
 from quota.moderation import ModerationSettings
 from quota.server_settings import ServerSettings
@@ -164,7 +166,8 @@ class BananaBot(commands.Bot):
                 describe_problems(problems),
             )
         await self._refresh_models()
-        self.registry.observe_requests(self.metrics.provider_request)
+        self.health = ProviderHealth()  # routing and /status read how providers answer
+        self.registry.observe_requests(fan_out(self.metrics.provider_request, self.health.observe))
         self.quota = QuotaService(
             self.db,
             period=self.settings.quota_period,

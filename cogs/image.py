@@ -88,7 +88,9 @@ class ImageCog(commands.Cog):
             accepts=fits(**options),
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="image", policy=policy)
+        await start_generation(
+            self.bot, interaction, spec, request, command="image", policy=policy, named=model
+        )
 
 
 async def setup(bot: BananaBot) -> None:

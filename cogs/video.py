@@ -77,7 +77,9 @@ class VideoCog(commands.Cog):
             accepts=fits(**options),
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="video", policy=policy)
+        await start_generation(
+            self.bot, interaction, spec, request, command="video", policy=policy, named=model
+        )
 
     @app_commands.command(name="animate", description="Turn an image into a short video")
     @app_commands.guild_only()
@@ -169,7 +171,9 @@ async def animate_image(
         accepts=fits(**options),
     )
     request = build_request(spec, **options)
-    await start_generation(bot, interaction, spec, request, command=command, policy=policy)
+    await start_generation(
+        bot, interaction, spec, request, command=command, policy=policy, named=model
+    )
 
 
 async def setup(bot: BananaBot) -> None:

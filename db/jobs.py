@@ -14,6 +14,16 @@ from db.database import Database
 from providers.base import GenerationRequest, Media
 
 
+@dataclass(frozen=True)
+class Route:
+    """One provider a job may run on: the job's price there in bot credits (None: not known
+    when it was planned) and, once it refused the job, why in a few words."""
+
+    provider: str
+    credits: int | None = None
+    refused: str | None = None
+
+
 class JobState(StrEnum):
     QUEUED = "queued"  # credits reserved, waiting for a provider slot
     SUBMITTING = "submitting"  # the submit request may be in flight: never send it again
@@ -60,6 +70,8 @@ class Job:
     upload_limit: int | None = None  # the interaction's attachment limit (counts the member's
     # Nitro): not the limit for the result, which is a bot message bound by the server's
     posting_started_at: float | None = None  # the result's post began (see migration 0003)
+    routes: tuple[Route, ...] = ()  # providers to try in order (jobs/failover.py); () = only
+    # ``provider`` (a pinned provider:model, or a model one enabled provider offers)
 
     def __repr__(self) -> str:  # the interaction token must never reach a log
         return (
@@ -76,6 +88,7 @@ def _to_row(job: Job) -> dict[str, Any]:
     row["request"] = json.dumps(job.request.to_dict())
     row["state"] = job.state.value
     row["media"] = json.dumps([m.__dict__ for m in job.media]) if job.media else None
+    row["routes"] = json.dumps([r.__dict__ for r in job.routes]) if job.routes else None
     return row
 
 
@@ -84,6 +97,7 @@ def _from_row(row: aiosqlite.Row) -> Job:
     values["request"] = GenerationRequest.from_dict(json.loads(row["request"]))
     values["state"] = JobState(row["state"])
     values["media"] = tuple(Media(**m) for m in json.loads(row["media"])) if row["media"] else ()
+    values["routes"] = tuple(Route(**r) for r in json.loads(row["routes"])) if row["routes"] else ()
     return Job(**values)
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 
 from db.jobs import Job, JobState
+from jobs import failover
 from jobs.errors import InvalidRequest
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
@@ -42,6 +43,9 @@ RESTARTING = (
 )
 
 
+T = TypeVar("T")
+
+
 def new_job_id() -> str:
     return secrets.token_hex(4)
 
@@ -53,7 +57,15 @@ async def price(
     for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
         raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
-    lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
+    return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
+
+
+async def _behind_deferral(
+    interaction: discord.Interaction, pricing: Awaitable[T], spec: ModelSpec
+) -> tuple[T, bool]:
+    """``pricing``'s answer, deferring the interaction publicly first when it takes longer
+    than PRICE_DEFER_AFTER; and whether it was deferred."""
+    lookup = asyncio.ensure_future(pricing)
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
         return lookup.result(), False
@@ -64,6 +76,38 @@ async def price(
         lookup.cancel()  # the pricer's own lookup goes on and fills its cache
         raise
     return await lookup, True
+
+
+ROUTED_COMMANDS = ("image", "video", "animate")  # a re-roll stays with the provider that ran it
+
+
+async def plan(
+    bot: BananaBot,
+    interaction: discord.Interaction,
+    spec: ModelSpec,
+    request: GenerationRequest,
+    *,
+    command: str,
+    named: str | None,
+    policy: GuildPolicy,
+) -> tuple[failover.Plan, bool]:
+    """Where the job goes first, its price (the reservation) and the providers it may move
+    to (jobs/failover.py), and whether the interaction had to be deferred for the prices.
+    A model pinned as provider:model, or offered by one enabled provider, has one route."""
+    routed = command in ROUTED_COMMANDS and not failover.pinned(
+        spec, named, policy.default_for(command), bot_default(bot, command)
+    )
+    choices = (
+        failover.options(spec, request, bot.registry.models(spec.kind), policy.allows)
+        if routed
+        else [failover.Option(spec, request)]
+    )
+    if len(choices) == 1:
+        cost, deferred = await price(bot, interaction, spec, request)
+        return failover.Plan(spec, request, cost, ()), deferred
+    return await _behind_deferral(
+        interaction, failover.plan(choices, bot.pricer.price, bot.health), spec
+    )
 
 
 def bot_default(bot: BananaBot, command_kind: str) -> str | None:
@@ -130,11 +174,14 @@ async def start_generation(
     *,
     command: str,
     policy: GuildPolicy | None = None,
+    named: str | None = None,
 ) -> Job:
     """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
 
     The server's rules are checked again here, whatever path led here (a command, a button),
-    before anything is priced: the channel, the prompt, and that the model is allowed."""
+    before anything is priced: the channel, the prompt, and that the model is allowed.
+    ``named``: the ``model`` option as the member gave it (``provider:model`` pins one
+    provider; otherwise a model several providers offer is routed, see ``plan``)."""
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
@@ -146,7 +193,10 @@ async def start_generation(
     if not bot.engine.accepting:
         raise InvalidRequest(RESTARTING)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    cost, deferred = await price(bot, interaction, spec, request)
+    chosen, deferred = await plan(
+        bot, interaction, spec, request, command=command, named=named, policy=policy
+    )
+    spec, request, cost = chosen.spec, chosen.request, chosen.cost
     if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
         raise InvalidRequest(RESTARTING)
     now = bot.timebase.now()
@@ -175,16 +225,18 @@ async def start_generation(
         # the card's progress edits may start once it exists (the job starts after it)
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
+        routes=chosen.routes,
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
     log.info(
-        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
+        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d routes=%s",
         job.id,
         job.user_id,
         job.guild_id,
         job.provider,
         job.model,
         cost,
+        ",".join(r.provider for r in job.routes) or "-",
     )
     # The job starts only after the card is out: nothing competes with the reply, and the
     # engine's progress edits never race the message they edit.
