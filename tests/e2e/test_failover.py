@@ -1,0 +1,137 @@
+"""Failover: a model two enabled providers offer moves to the other when the first refuses the
+job before accepting it, and the member is charged once, at most the reservation.
+
+nano-banana is offered by nanobanana (1 credit) and nananobanana (1 credit): the tie goes to
+nanobanana, first in the registry. nano-banana-2 by nanobanana (4 credits) and aivideoapi
+(16 credits at 1K).
+"""
+
+from __future__ import annotations
+
+from db.database import Database
+from db.jobs import JobState, JobStore
+from db.ledger import consistency_problems
+from tests.e2e.conftest import ALICE, GUILD
+
+NB_SUBMIT = "/api/v1/images/generate"
+
+
+async def ledger_kinds(bot, job_id: str) -> list[str]:
+    rows = await bot.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (job_id,))
+    return [row[0] for row in rows]
+
+
+async def delivered_job(world, bot):
+    result = await world.result_message()
+    await world.idle(bot)
+    job_id = result.embeds[0]["footer"]["text"].split()[-1]
+    return result, await bot.engine.jobs.get(job_id)
+
+
+async def test_a_503_moves_the_job_to_the_other_provider_and_charges_once(world):
+    world.nanobanana.break_next("POST", NB_SUBMIT, "status", status=503)
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "a banana boat", "model": "nano-banana"})
+        callback = await world.fake.wait_for_callback(rec)
+        assert "(nanobanana)" in str(callback.data["embeds"][0]["fields"])  # planned there
+        result, job = await delivered_job(world, bot)
+
+        assert result.files
+        fields = {f["name"]: f["value"] for f in result.embeds[0]["fields"]}
+        assert "(nananobanana)" in fields["Model"] and "1 credit" in fields["Cost"]
+        assert "(nananobanana)" in str(rec.original.embeds[0]["fields"])  # the card too
+        assert job.state is JobState.COMPLETED and job.provider == "nananobanana"
+        assert [r.provider for r in job.routes] == ["nanobanana", "nananobanana"]
+        assert world.nanobanana.tasks == {}  # refused: nothing left running there
+        assert len(world.nananobanana.records) == 1
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.used, balance.reserved) == (99, 1, 0)
+        assert await ledger_kinds(bot, job.id) == ["reserve", "settle"]
+        assert await consistency_problems(bot.db) == []
+
+
+async def test_out_of_provider_credits_moves_it_and_a_dearer_provider_costs_no_more(world):
+    """402 at nanobanana (4 credits); aivideoapi asks 16: the member pays the 4 reserved."""
+    world.nanobanana.credits = 0
+    async with world.bot() as bot:
+        await world.slash("image", {"prompt": "a banana moon", "model": "nano-banana-2"})
+        result, job = await delivered_job(world, bot)
+
+        assert job.provider == "aivideoapi" and job.charged == 4
+        assert "(aivideoapi)" in str(result.embeds[0]["fields"])
+        assert world.nanobanana.tasks == {} and len(world.aivideoapi.tasks) == 1
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.used, balance.reserved) == (96, 4, 0)
+        assert await ledger_kinds(bot, job.id) == ["reserve", "settle"]
+        assert await consistency_problems(bot.db) == []
+
+
+async def test_a_pinned_provider_model_never_moves_and_is_refunded(world):
+    world.nanobanana.break_next("POST", NB_SUBMIT, "status", status=500)
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "x", "model": "nanobanana:nano-banana"})
+        await world.fake.wait_for_callback(rec)
+        await world.idle(bot)
+
+        (job_id,) = [r[0] for r in await bot.db.fetchall("SELECT id FROM jobs")]
+        job = await bot.engine.jobs.get(job_id)
+        assert job.state is JobState.FAILED and job.provider == "nanobanana"
+        assert job.routes == ()
+        assert world.nananobanana.records == {} and world.nanobanana.tasks == {}
+        assert rec.original.embeds[0]["title"].startswith("Could not")
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.used, balance.reserved) == (100, 0, 0)
+        assert await ledger_kinds(bot, job.id) == ["reserve", "refund"]
+
+
+async def test_when_every_provider_refuses_the_member_is_refunded_and_told_which(world):
+    world.nanobanana.break_next("POST", NB_SUBMIT, "status", status=503, times=10)
+    world.nananobanana.credits = 0
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "x", "model": "nano-banana"})
+        await world.fake.wait_for_callback(rec)
+        await world.idle(bot)
+
+        card = rec.original.embeds[0]
+        assert card["title"].startswith("Could not")
+        said = card["description"]
+        assert "nanobanana: server error (HTTP 503)" in said
+        assert "nananobanana: the bot's account there is out of credits" in said
+        assert "was returned" in said
+        assert world.nanobanana.tasks == {} and world.nananobanana.records == {}
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.used, balance.reserved) == (100, 0, 0)
+        assert await consistency_problems(bot.db) == []
+
+
+async def test_a_restart_between_the_refusal_and_the_next_submit_keeps_the_routes(world):
+    """The refusal comes while the bot is stopping: the job is stored queued at the next
+    provider with its routes, and the next process sends it there, once."""
+    world.nanobanana.hold = {NB_SUBMIT: 1.0}
+    world.nanobanana.break_next("POST", NB_SUBMIT, "status", status=503)
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "a banana in orbit", "model": "nano-banana"})
+        await world.fake.wait_for_callback(rec)
+        await world.fake.wait_until(
+            lambda: any(r[1] == NB_SUBMIT for r in world.nanobanana.requests), what="a submit"
+        )
+    # stopped with the submit in flight: its 503 moved the job, which then waited
+    db = await Database.open(world.tmp / "bananabot.db")
+    try:
+        (job,) = await JobStore(db).unfinished()
+    finally:
+        await db.close()
+    assert (job.state, job.provider) == (JobState.QUEUED, "nananobanana")
+    assert [(r.provider, r.refused) for r in job.routes] == [
+        ("nanobanana", "server error (HTTP 503)"),
+        ("nananobanana", None),
+    ]
+    assert world.nananobanana.records == {}
+    async with world.bot() as bot:
+        result, job = await delivered_job(world, bot)
+        assert result.files
+        assert job.provider == "nananobanana" and job.state is JobState.COMPLETED
+        assert len(world.nananobanana.records) == 1 and world.nanobanana.tasks == {}
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.used, balance.reserved) == (99, 1, 0)
+        assert await ledger_kinds(bot, job.id) == ["reserve", "settle"]
