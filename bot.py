@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from db.database import Database
 from db.ledger import consistency_problems
+from jobs.balances import AccountBalances
 from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
@@ -29,6 +30,7 @@ from jobs.health import ProviderHealth
 from jobs.metrics import Metrics
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
+from jobs.status import StatusService
 from jobs.timebase import Timebase
 from presentation import command_limits
 from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
@@ -52,6 +54,7 @@ EXTENSIONS = (
     "cogs.credits",
     "cogs.quota",
     "cogs.settings",
+    "cogs.status",
 )
 MODEL_REFRESH_TIMEOUT = 10.0
 DATABASE_CHECK_TIMEOUT = 2.0  # /healthz: a database slower than this to answer is unhealthy
@@ -201,6 +204,8 @@ class BananaBot(commands.Bot):
             fetcher=self.fetcher,
             metrics=self.metrics,
         )
+        self.provider_status = StatusService(self.engine, self.health, self.registry.providers)
+        self.balances = AccountBalances(self.registry.providers)  # /credits and /status
         self.metrics.collectors.append(self._collect_metrics)
         if self.callbacks:
             await self.callbacks.start()

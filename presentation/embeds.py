@@ -147,3 +147,15 @@ def running_jobs_text(jobs: list[Job]) -> str:
             f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({plural(job.cost, 'credit')})"
         )
     return "\n".join(lines)
+
+
+def balance_lines(balances) -> str:
+    """The bot's provider accounts, one line each; accounts whose API offers no balance are
+    left out (``balances``: (provider, credits, or a word such as "unavailable right now"))."""
+    lines = []
+    for provider_id, value in balances:
+        if isinstance(value, str):
+            lines.append(f"{provider_id}: {value}")
+        elif value is not None:
+            lines.append(f"{provider_id}: {value:g} provider credits")
+    return "\n".join(lines)

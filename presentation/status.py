@@ -1,0 +1,69 @@
+"""/status as an embed: one field per enabled provider (how it has been answering, whether the
+bot has paused it, this bot's jobs there), and for moderators the bot's provider accounts.
+At most a handful of providers, each field a few short lines: within Discord's limits by
+construction, and fit_embed clips anything a provider's words make longer."""
+
+from __future__ import annotations
+
+import discord
+
+from jobs.health import RECENT_SECONDS
+from jobs.status import ProviderStatus
+from presentation.discord_limits import EMBED_FIELDS_MAX, fit_embed
+from presentation.embeds import balance_lines, plural
+
+COLOUR_OK = discord.Colour.green()
+COLOUR_PAUSED = discord.Colour.orange()
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def provider_lines(status: ProviderStatus) -> str:
+    health = status.health
+    lines = []
+    if health.paused:
+        lines.append(
+            f"**Paused** for {round(health.paused_for)} s more: no new job goes here while "
+            "another provider can take it"
+            + (f" (last failure: {health.last_failure})" if health.last_failure else "")
+        )
+    if health.requests == 0:
+        lines.append(f"No requests in the last {round(RECENT_SECONDS / 60)} minutes.")
+    else:
+        rate = health.error_rate or 0.0
+        line = f"Errors: {health.failures} of {plural(health.requests, 'request')} ({rate:.0%})"
+        if health.rate_limited:
+            line += f", {health.rate_limited} rate-limited"
+        lines.append(line)
+        if health.latency_p50 is not None and health.latency_p95 is not None:
+            lines.append(
+                f"Latency: p50 {_seconds(health.latency_p50)} · p95 {_seconds(health.latency_p95)}"
+            )
+    lines.append(f"Jobs: {status.queued} queued, {status.running} running")
+    return "\n".join(lines)
+
+
+def status_embed(
+    statuses: list[ProviderStatus], accounts: list[tuple[str, float | str | None]] | None
+) -> discord.Embed:
+    """``accounts``: the bot's provider balances, for moderators only (None for members)."""
+    paused = [s.provider for s in statuses if s.health.paused]
+    embed = discord.Embed(
+        title="Provider status",
+        colour=COLOUR_PAUSED if paused else COLOUR_OK,
+        description=(
+            f"How each provider answered the bot over the last {round(RECENT_SECONDS / 60)} "
+            "minutes, and the jobs there now."
+            if statuses
+            else "No provider is enabled on this bot."
+        ),
+    )
+    for status in statuses[: EMBED_FIELDS_MAX - 1]:  # one field kept for the accounts
+        name = status.provider + (" (paused)" if status.health.paused else "")
+        embed.add_field(name=name, value=provider_lines(status), inline=False)
+    balances = balance_lines(accounts or [])
+    if balances:
+        embed.add_field(name="Bot's provider accounts", value=balances, inline=False)
+    return fit_embed(embed)
