@@ -38,7 +38,7 @@ from jobs.notifier import Notifier, Undeliverable
 from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
 from jobs.timebase import Timebase
 from jobs.validation import request_for
-from providers.base import Provider, TaskState, TaskStatus
+from providers.base import GenerationRequest, ModelSpec, Provider, TaskState, TaskStatus
 from providers.errors import (
     AuthError,
     OutcomeUnknown,
@@ -464,16 +464,10 @@ class JobEngine:
         routes = failover.refuse(job.routes, job.provider, failover.refusal_words(exc))
         spec = self.providers[job.provider].model(job.model)
         for candidate in failover.untried(dataclasses.replace(job, routes=routes)):
-            target = self.providers.get(candidate.provider)
-            target_spec = target.model(job.model) if target is not None else None
-            try:
-                if target_spec is None or candidate.provider not in self.gates:
-                    raise InvalidRequest("not offered")
-                request = request_for(target_spec, job.request, spec)
-            except InvalidRequest:
-                routes = failover.refuse(routes, candidate.provider, "no longer offers this")
-                continue
-            break
+            request = self._request_at(candidate.provider, job, spec)
+            if request is not None:
+                break
+            routes = failover.refuse(routes, candidate.provider, "no longer offers this")
         else:
             await self.jobs.update(job, routes=routes)  # the failure names every one tried
             return False
@@ -511,6 +505,20 @@ class JobEngine:
         self.gates[job.provider].join(job.id)
         await self._progress(job, force=True)
         return True
+
+    def _request_at(
+        self, provider_id: str, job: Job, source: ModelSpec | None
+    ) -> GenerationRequest | None:
+        """The job's request in ``provider_id``'s terms; None when that provider is not
+        enabled in this process, or no longer offers the model with these options."""
+        provider = self.providers.get(provider_id)
+        spec = provider.model(job.model) if provider is not None else None
+        if spec is None or provider_id not in self.gates:
+            return None
+        try:
+            return request_for(spec, job.request, source)
+        except InvalidRequest:
+            return None
 
     @staticmethod
     def _refused(job: Job, exc: ProviderError) -> str:
