@@ -21,18 +21,18 @@ from discord.ext import commands
 
 from db.database import Database
 from db.ledger import consistency_problems
+from errors import BotError
 from jobs.balances import AccountBalances
 from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
-from jobs.errors import UserFacingError
 from jobs.health import ProviderHealth
 from jobs.metrics import Metrics
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
 from jobs.status import StatusService
 from jobs.timebase import Timebase
-from presentation import command_limits
+from presentation import command_limits, sentences
 from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
@@ -61,7 +61,7 @@ DATABASE_CHECK_TIMEOUT = 2.0  # /healthz: a database slower than this to answer 
 PROBLEMS_SHOWN = 3  # ledger problems named in one log or console line
 
 
-class StartupError(Exception):
+class StartupError(BotError):
     """Something the bot cannot start without; its message is the one line the operator sees."""
 
 
@@ -212,7 +212,7 @@ class BananaBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
-        self.pricer = Pricer(self.registry.providers, self.settings.credit_rate)
+        self.pricer = Pricer(self.registry.providers, self.engine.credit_rate)
         self.price_hints = PriceHints(self.pricer)
         self._warming = asyncio.create_task(self.price_hints.warm(), name="warm-price-hints")
         resumed = await self.engine.start()
@@ -350,23 +350,15 @@ class BananaBot(commands.Bot):
         await self.report_error(interaction, error)
 
     async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        """The one place errors become sentences for the member: ephemeral, except after a
-        public deferral (a price that was slow to come), where the first followup replaces
-        the "thinking…" message and Discord keeps it public; the sentences are written so
-        that is harmless (they say what happened and that nothing was charged)."""
-        cause = getattr(error, "original", error)
-        if isinstance(cause, UserFacingError):
-            message = cause.message
-        elif isinstance(error, app_commands.NoPrivateMessage):
-            message = "This command only works in a server."
-        elif isinstance(error, app_commands.CheckFailure):
-            message = "You are not allowed to use this command."
-        elif isinstance(error, app_commands.TransformerError):
-            message = f"`{error.value}` is not a valid value here."
-        else:
+        """Answer a command's error with its sentence (presentation/sentences.py): ephemeral,
+        except after a public deferral (a price that was slow to come), where the first
+        followup replaces the "thinking…" message and Discord keeps it public; the sentences
+        are written so that is harmless (they say what happened and that nothing was charged)."""
+        message = sentences.for_member(error)
+        if message is None:
             command = interaction.command.name if interaction.command else "button"
-            log.error("interaction /%s failed", command, exc_info=cause)
-            message = "Something went wrong on the bot's side. Sorry! Nothing was charged."
+            log.error("interaction /%s failed", command, exc_info=getattr(error, "original", error))
+            message = sentences.something_went_wrong()
         message = clip(message, CONTENT_MAX)  # refusals may echo what the member typed
         try:
             if interaction.response.is_done():

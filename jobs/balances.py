@@ -11,14 +11,12 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from jobs.policy import BALANCE_CACHE_SECONDS, BALANCE_FAILURE_SECONDS, BALANCE_TIMEOUT
 from jobs.ttlcache import TTLCache
 from providers.base import Provider
 
 log = logging.getLogger(__name__)
 
-BALANCE_CACHE_SECONDS = 60.0  # balances move with every job; a minute old is fine for a glance
-BALANCE_TIMEOUT = 5.0  # a moderator aid, fetched after the deferral: not worth a longer wait
-BALANCE_FAILURE_SECONDS = 30.0  # a failed balance is not asked again before this
 UNAVAILABLE = "unavailable right now"
 
 Balance = float | str | None  # provider credits, UNAVAILABLE, or None: the API offers none

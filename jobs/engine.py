@@ -35,7 +35,12 @@ from jobs.follow import FollowPlan, StatusScheduler, status_rate
 from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
-from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
+from jobs.policy import (  # also imported from here by the bot and tests
+    SLOT_LOOK_SECONDS,
+    STOP_POLL_SECONDS,
+    UNKNOWN_TYPICAL_SECONDS,
+    EnginePolicy,
+)
 from jobs.timebase import Timebase
 from jobs.validation import request_for
 from providers.base import GenerationRequest, ModelSpec, Provider, TaskState, TaskStatus
@@ -51,9 +56,6 @@ from providers.errors import (
 from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
-
-STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
-UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
 
 
 def backoff(attempt: int, policy: EnginePolicy) -> float:
@@ -174,6 +176,10 @@ class JobEngine:
     @property
     def accepting(self) -> bool:
         return self._accepting
+
+    def credit_rate(self, provider_id: str) -> float:
+        """Bot credits per provider credit: the one table settling and pricing both read."""
+        return self.credit_rates.get(provider_id, 1.0)
 
     @property
     def alive(self) -> bool:
@@ -354,7 +360,7 @@ class JobEngine:
         try:
             while not acquire.done():
                 await self._progress(job, force=False)
-                done, _ = await asyncio.wait({acquire}, timeout=1.0)
+                done, _ = await asyncio.wait({acquire}, timeout=SLOT_LOOK_SECONDS)
                 if not done and self.time.now() - waited_since > self.policy.queue_wait_max:
                     acquire.cancel()
                     await self._fail(
@@ -367,7 +373,7 @@ class JobEngine:
             raise
         await self._hold_if_stopping()
 
-        deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
+        deadline = self.policy.deadline(job.kind)
         failed_attempts = 0  # transient errors: bounded by policy.submit_attempts
         refusals = 0  # 429s: nothing was created, so they are waited out like the queue
         while True:
@@ -633,9 +639,8 @@ class JobEngine:
 
     async def _deliver(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)
-        rate = self.credit_rates.get(job.provider, 1.0)
         charge = (
-            bot_credits(job.provider_cost, rate)
+            bot_credits(job.provider_cost, self.credit_rate(job.provider))
             if job.provider_cost is not None
             else failover.quoted_credits(job)
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from db.jobs import Job, Route
 from jobs.errors import InvalidRequest, UserFacingError
 from jobs.health import ProviderHealth
+from jobs.policy import RATE_LIMITED_WAIT_BEFORE_MOVING
 from jobs.routing import route
 from jobs.validation import request_for
 from providers.base import GenerationRequest, ModelSpec
@@ -33,9 +34,6 @@ from providers.errors import (
     RequestNotSent,
     UpstreamError,
 )
-
-RATE_LIMITED_WAIT_BEFORE_MOVING = 60.0  # engine seconds: a provider answering 429 for longer
-# than this (its Retry-After, or the waits so far) is past its budget; another takes the job
 
 
 def moves_job(exc: ProviderError, waited: float = 0.0) -> bool:

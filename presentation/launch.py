@@ -200,11 +200,7 @@ async def start_generation(
     if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
         raise InvalidRequest(RESTARTING)
     now = bot.timebase.now()
-    deadline = (
-        bot.engine.policy.video_deadline
-        if spec.kind.value == "video"
-        else bot.engine.policy.image_deadline
-    )
+    deadline = bot.engine.policy.deadline(spec.kind.value)
     job = Job(
         id=new_job_id(),
         guild_id=interaction.guild_id or 0,

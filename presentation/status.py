@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import discord
 
-from jobs.health import RECENT_SECONDS
+from jobs.policy import RECENT_SECONDS
 from jobs.status import ProviderStatus
 from presentation.discord_limits import EMBED_FIELDS_MAX, fit_embed
 from presentation.embeds import balance_lines, plural

@@ -176,15 +176,13 @@ class QuotaService:
         job = pending.job
         balance = await self._balance(conn, job.guild_id, job.user_id, pending.roles, now)
         if balance.running_jobs >= self.max_jobs_per_user:
-            raise TooManyJobs(
-                f"You already have {balance.running_jobs} generation"
-                f"{'s' if balance.running_jobs != 1 else ''} running; the limit is "
-                f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
-                "finish and try again."
-            )
+            raise TooManyJobs(running=balance.running_jobs, limit=self.max_jobs_per_user)
         if job.cost > balance.left:
             raise InsufficientCredits(
-                _not_enough(job.cost, balance), cost=job.cost, left=balance.left
+                cost=job.cost,
+                left=balance.left,
+                reserved=balance.reserved,
+                resets_at=balance.resets_at,
             )
         from_allowance = min(job.cost, balance.allowance_left)
         from_bonus = job.cost - from_allowance
@@ -427,17 +425,3 @@ def _reason(text: str | None) -> str | None:
     """Reasons are stored trimmed to 200 characters; empty ones as NULL."""
     text = (text or "").strip()
     return text[:200] or None
-
-
-def _not_enough(cost: int, balance: Balance) -> str:
-    when = (
-        f" Your credits reset <t:{int(balance.resets_at.timestamp())}:R>."
-        if balance.resets_at
-        else ""
-    )
-    reserved = f" ({balance.reserved} are held by running jobs)" if balance.reserved else ""
-    return (
-        f"This costs {cost} credit{'s' if cost != 1 else ''}, but you have {balance.left} "
-        f"left{reserved}, so nothing was charged.{when} Try a cheaper model or option, or ask "
-        "a moderator for more."
-    )

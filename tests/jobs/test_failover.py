@@ -7,12 +7,12 @@ import pytest
 
 from db.jobs import Job, JobState, Route
 from jobs.failover import (
-    RATE_LIMITED_WAIT_BEFORE_MOVING,
     moves_job,
     options,
     pinned,
     quoted_credits,
 )
+from jobs.policy import RATE_LIMITED_WAIT_BEFORE_MOVING
 from jobs.validation import build_request
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import GenerationRequest, Kind, ProviderConfig
