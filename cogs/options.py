@@ -72,7 +72,9 @@ async def server_policy(interaction: discord.Interaction) -> GuildPolicy:
 
 
 def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autocomplete:
-    """Models of ``kind``: label shows name, provider and default cost; value is pinned."""
+    """Models of ``kind``: first each model several providers offer (value: its bare id,
+    routed), then every provider's entry (label: name, provider and default cost; value:
+    pinned ``provider:model``)."""
 
     async def complete(
         interaction: discord.Interaction, current: str
@@ -80,10 +82,13 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
         bot = interaction.client
         needle = current.strip().lower()
         policy = await server_policy(interaction)
-        choices = []
-        for spec in bot.registry.models(kind, image_input=image_input):  # type: ignore[attr-defined]
-            if not policy.allows(spec):
-                continue  # the server does not allow it: the command would refuse it
+        offered = [  # a model the server does not allow would be refused: not offered
+            spec
+            for spec in bot.registry.models(kind, image_input=image_input)  # type: ignore[attr-defined]
+            if policy.allows(spec)
+        ]
+        choices = routed_choices(offered, needle, bot.price_hints.get)  # type: ignore[attr-defined]
+        for spec in offered:
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
@@ -100,9 +105,32 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
             )
             if len(choices) >= CHOICES_MAX:
                 break
-        return choices
+        return choices[:CHOICES_MAX]
 
     return complete
+
+
+def routed_choices(
+    offered: list[ModelSpec], needle: str, price_hint: Callable[[ModelSpec], int | None]
+) -> list[app_commands.Choice[str]]:
+    """One choice per model several of ``offered``'s providers share, valued with the bare
+    model id: the job is routed and moves if one provider cannot take it (README, *Routing
+    and failover*). Listed before the pinned ``provider:model`` choices."""
+    shared: dict[str, list[ModelSpec]] = {}
+    for spec in offered:
+        shared.setdefault(spec.id, []).append(spec)
+    choices = []
+    for model_id, specs in shared.items():
+        if len(specs) < 2 or len(model_id) > CHOICE_VALUE_MAX:
+            continue
+        if needle and needle not in f"{model_id} {specs[0].name}".lower():
+            continue
+        label = f"{specs[0].name} — any of {', '.join(s.provider for s in specs)}"
+        costs = [c for c in map(price_hint, specs) if c is not None]
+        if costs:
+            label += f" — from {min(costs)} credit{'s' if min(costs) != 1 else ''}"
+        choices.append(app_commands.Choice(name=clip(label, CHOICE_NAME_MAX), value=model_id))
+    return choices[:CHOICES_MAX]
 
 
 def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Autocomplete:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from db.database import Database
 from db.jobs import JobState, JobStore
 from db.ledger import consistency_problems
-from tests.e2e.conftest import ALICE, GUILD
+from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 
 NB_SUBMIT = "/api/v1/images/generate"
 
@@ -135,3 +135,19 @@ async def test_a_restart_between_the_refusal_and_the_next_submit_keeps_the_route
         balance = await bot.quota.balance(GUILD, ALICE)
         assert (balance.left, balance.used, balance.reserved) == (99, 1, 0)
         assert await ledger_kinds(bot, job.id) == ["reserve", "settle"]
+
+
+async def test_model_autocomplete_offers_a_shared_model_unpinned_first(world):
+    async with world.bot() as bot:
+        await bot.price_hints.warm()  # started at login; prices come from the cache
+        choices = await world.fake.invoke_autocomplete(
+            GUILD, CHANNEL, ALICE, "image", {"model": "banana-2"}, focused="model"
+        )
+        assert choices[0] == {
+            "name": "Nano Banana 2 — any of nanobanana, aivideoapi — from 4 credits",
+            "value": "nano-banana-2",
+        }
+        assert {c["value"] for c in choices[1:]} == {
+            "nanobanana:nano-banana-2",
+            "aivideoapi:nano-banana-2",
+        }
