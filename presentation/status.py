@@ -9,9 +9,13 @@ import discord
 
 from jobs.policy import RECENT_SECONDS
 from jobs.status import ProviderStatus
-from presentation.discord_limits import EMBED_FIELDS_MAX, fit_embed
+from presentation.discord_limits import EMBED_FIELD_VALUE_MAX, clip, fit_embed
 from presentation.embeds import balance_lines, plural
 
+PROVIDERS_SHOWN = 10  # five providers exist; room for more without crowding out the accounts
+PROVIDER_NAME_MAX = 64
+PROVIDER_TEXT_MAX = 400  # four short lines; a provider's long words (its failure path) clipped
+# 10 x (64 + 400) + the accounts field (1024) + title and description: under Discord's 6000
 COLOUR_OK = discord.Colour.green()
 COLOUR_PAUSED = discord.Colour.orange()
 
@@ -60,10 +64,16 @@ def status_embed(
             else "No provider is enabled on this bot."
         ),
     )
-    for status in statuses[: EMBED_FIELDS_MAX - 1]:  # one field kept for the accounts
-        name = status.provider + (" (paused)" if status.health.paused else "")
-        embed.add_field(name=name, value=provider_lines(status), inline=False)
+    for status in statuses[:PROVIDERS_SHOWN]:
+        paused = " (paused)" if status.health.paused else ""
+        name = clip(status.provider, PROVIDER_NAME_MAX - len(paused)) + paused
+        value = clip(provider_lines(status), PROVIDER_TEXT_MAX)
+        embed.add_field(name=name, value=value, inline=False)
+    if len(statuses) > PROVIDERS_SHOWN:
+        hidden = len(statuses) - PROVIDERS_SHOWN
+        embed.description = f"{embed.description} ({hidden} more not shown.)"
     balances = balance_lines(accounts or [])
     if balances:
-        embed.add_field(name="Bot's provider accounts", value=balances, inline=False)
+        value = clip(balances, EMBED_FIELD_VALUE_MAX)
+        embed.add_field(name="Bot's provider accounts", value=value, inline=False)
     return fit_embed(embed)

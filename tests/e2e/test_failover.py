@@ -9,9 +9,10 @@ nanobanana, first in the registry. nano-banana-2 by nanobanana (4 credits) and a
 from __future__ import annotations
 
 from db.database import Database
-from db.jobs import JobState, JobStore
+from db.jobs import JobState, JobStore, Route
 from db.ledger import consistency_problems
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
+from tests.e2e.stored import store_job
 
 NB_SUBMIT = "/api/v1/images/generate"
 
@@ -151,3 +152,24 @@ async def test_model_autocomplete_offers_a_shared_model_unpinned_first(world):
             "nanobanana:nano-banana-2",
             "aivideoapi:nano-banana-2",
         }
+
+
+async def test_a_job_caught_mid_submit_moves_to_the_provider_left_instead_of_a_refund(world):
+    """A crash while the submit was in flight: the first provider may or may not have the
+    task (the operator's cost, logged); the member's job goes on at the next one."""
+    async with world.bot() as bot:
+        await bot.engine.stop()  # keep the job where we put it
+        job = await store_job(
+            bot, state=JobState.SUBMITTING, provider="nanobanana", model="nano-banana", cost=1
+        )
+        routes = (Route("nanobanana", 1), Route("nananobanana", 1))
+        await bot.engine.jobs.update(job, routes=routes)
+    async with world.bot() as bot:
+        result, stored = await delivered_job(world, bot)
+        assert result.files
+        assert stored.id == job.id and stored.provider == "nananobanana"
+        assert stored.routes[0].refused == "did not answer"
+        assert world.nanobanana.tasks == {} and len(world.nananobanana.records) == 1
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.used, balance.reserved) == (99, 1, 0)
+        assert await ledger_kinds(bot, job.id) == ["reserve", "settle"]
