@@ -13,7 +13,10 @@ the jobs most likely to have finished.
 
 A job found in ``submitting`` after a restart may or may not have reached the provider; it is
 failed and refunded rather than sent again, because a second submit could create a second paid
-task. Every wait has a deadline and every retry is bounded.
+task. A job with another provider left on its routes (a model several providers offer) is moved
+there instead, as is one a provider refuses before accepting it (``_move_on``, the rule in
+jobs/failover.py): another account cannot double-charge the member. Every wait has a deadline
+and every retry is bounded.
 """
 
 from __future__ import annotations
