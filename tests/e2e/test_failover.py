@@ -13,6 +13,7 @@ from db.jobs import JobState, JobStore, Route
 from db.ledger import consistency_problems
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 from tests.e2e.stored import store_job
+from tests.e2e.test_status import pause_nanobanana
 
 NB_SUBMIT = "/api/v1/images/generate"
 
@@ -22,8 +23,8 @@ async def ledger_kinds(bot, job_id: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def delivered_job(world, bot):
-    result = await world.result_message()
+async def delivered_job(world, bot, skip: int = 0):
+    result = await world.result_message(skip=skip)
     await world.idle(bot)
     job_id = result.embeds[0]["footer"]["text"].split()[-1]
     return result, await bot.engine.jobs.get(job_id)
@@ -173,3 +174,23 @@ async def test_a_job_caught_mid_submit_moves_to_the_provider_left_instead_of_a_r
         balance = await bot.quota.balance(GUILD, ALICE)
         assert (balance.left, balance.used, balance.reserved) == (99, 1, 0)
         assert await ledger_kinds(bot, job.id) == ["reserve", "settle"]
+
+
+async def test_a_paused_provider_is_not_tried_first(world):
+    """After five failures in a row nanobanana is paused: a routed job goes straight to
+    nananobanana, and nanobanana sees no submit for it."""
+    async with world.bot() as bot:
+        await pause_nanobanana(world, bot)
+        submits = sum(1 for r in world.nanobanana.requests if r[1] == NB_SUBMIT)
+        rec = await world.slash("image", {"prompt": "elsewhere", "model": "nano-banana"})
+        callback = await world.fake.wait_for_callback(rec)
+        assert "(nananobanana)" in str(callback.data["embeds"][0]["fields"])
+        result, job = await delivered_job(world, bot, skip=1)  # after the pausing job's
+        assert result.files and job.provider == "nananobanana"
+        assert [(r.provider, r.refused) for r in job.routes] == [
+            ("nananobanana", None),
+            ("nanobanana", None),
+        ]
+        assert sum(1 for r in world.nanobanana.requests if r[1] == NB_SUBMIT) == submits
+        assert len(world.nananobanana.records) == 1
+        assert (await bot.quota.balance(GUILD, ALICE)).used == 2  # this one and the 2nd
