@@ -22,7 +22,6 @@ and every retry is bounded.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 import random
@@ -470,16 +469,18 @@ class JobEngine:
         reservation, settled once wherever it ends."""
         if not job.routes or not failover.moves_job(exc, waited):
             return False
-        routes = failover.refuse(job.routes, job.provider, failover.refusal_words(exc))
+        routes = job.routes
         spec = self.providers[job.provider].model(job.model)
-        for candidate in failover.untried(dataclasses.replace(job, routes=routes)):
+        for candidate in failover.untried(job):
             request = self._request_at(candidate.provider, job, spec)
             if request is not None:
                 break
             routes = failover.refuse(routes, candidate.provider, "no longer offers this")
-        else:
-            await self.jobs.update(job, routes=routes)  # the failure names every one tried
+        else:  # it stays here: retried or failed as before (the failure names each one tried)
+            if routes != job.routes:
+                await self.jobs.update(job, routes=routes)
             return False
+        routes = failover.refuse(routes, job.provider, failover.refusal_words(exc))
         refused_outright = RateLimited | AuthError | OutOfProviderCredits
         created_nothing = safe_to_resubmit(exc) or isinstance(exc, refused_outright)
         if claimed is not None and created_nothing:

@@ -194,3 +194,19 @@ async def test_a_paused_provider_is_not_tried_first(world):
         assert sum(1 for r in world.nanobanana.requests if r[1] == NB_SUBMIT) == submits
         assert len(world.nananobanana.records) == 1
         assert (await bot.quota.balance(GUILD, ALICE)).used == 2  # this one and the 2nd
+
+
+async def test_the_last_provider_left_retries_a_503_in_place_as_before(world):
+    world.nanobanana.break_next("POST", NB_SUBMIT, "status", status=503)
+    world.nananobanana.break_next("POST", "/api/v1/generate", "status", status=503)
+    async with world.bot() as bot:
+        await world.slash("image", {"prompt": "twice lucky", "model": "nano-banana"})
+        result, job = await delivered_job(world, bot)
+        assert result.files and job.provider == "nananobanana"
+        assert [(r.provider, r.refused) for r in job.routes] == [
+            ("nanobanana", "server error (HTTP 503)"),
+            ("nananobanana", None),
+        ]
+        assert job.submit_attempts == 3  # nanobanana once, nananobanana twice
+        assert world.nanobanana.tasks == {} and len(world.nananobanana.records) == 1
+        assert (await bot.quota.balance(GUILD, ALICE)).used == 1
