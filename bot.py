@@ -1,8 +1,8 @@
 """bananabot: the bot class, its start-up and shutdown, and the command-line entry point.
 
-``python bot.py [command]`` or the ``bananabot`` console script; the commands live in cli.py
-(``python bot.py --help``). Configuration errors end the process with one line naming the
-variable and exit code 2.
+``python bot.py [command]`` or the ``bananabot`` console script (``cli:main``); the commands
+live in cli.py (``python bot.py --help``). Configuration errors end the process with one line
+naming the variable and exit code 2.
 """
 
 from __future__ import annotations
@@ -28,17 +28,19 @@ from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.health import ProviderHealth
 from jobs.metrics import Metrics
+from jobs.models import ModelChooser
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
+from jobs.service import JobService
 from jobs.status import StatusService
 from jobs.timebase import Timebase
 from presentation import command_limits, sentences
+from presentation.audit import AuditLog
 from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
-from providers.base import Kind
 from providers.http import fan_out
-from providers.registry import ProviderRegistry, UnknownModel
+from providers.registry import ProviderRegistry
 from quota.moderation import ModerationSettings
 from quota.server_settings import ServerSettings
 from quota.service import QuotaService
@@ -147,6 +149,14 @@ class BananaBot(commands.Bot):
         self.registry = registry or ProviderRegistry.from_settings(
             settings, clock=self.timebase.now
         )
+        self.models = ModelChooser(  # which model each command uses: one answer for all
+            self.registry,
+            {
+                "image": settings.default_image_model,
+                "video": settings.default_video_model,
+                "animate": settings.default_animate_model,
+            },
+        )
         self.engine_policy = engine_policy or EnginePolicy(
             image_deadline=settings.image_deadline_seconds,
             video_deadline=settings.video_deadline_seconds,
@@ -161,6 +171,7 @@ class BananaBot(commands.Bot):
         self.db = await Database.open(self.settings.database_path)
         self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
         self.server_settings = ServerSettings(self.db, clock=self.timebase.now)
+        self.audit = AuditLog(self, self.moderation)
         problems = await consistency_problems(self.db)
         if problems:
             log.warning(
@@ -185,7 +196,9 @@ class BananaBot(commands.Bot):
             period=self.settings.quota_period,
             clock=self.timebase.now,
         )
-        self.notifier = DiscordNotifier(self, now=self.timebase.now)
+        self.notifier = DiscordNotifier(
+            self, now=self.timebase.now, audit=self.audit, registry=self.registry
+        )
         self.callbacks = self._callback_server()
         self.engine = JobEngine(
             db=self.db,
@@ -204,7 +217,15 @@ class BananaBot(commands.Bot):
             fetcher=self.fetcher,
             metrics=self.metrics,
         )
-        self.provider_status = StatusService(self.engine, self.health, self.registry.providers)
+        self.jobs = JobService(  # the cogs' and presentation's way to jobs
+            self.engine,
+            health=self.health,
+            offered=lambda spec: self.registry.models(spec.kind),
+            price=lambda provider, request: self.pricer.price(provider, request),
+        )
+        self.provider_status = StatusService(
+            self.jobs.live_states, self.health, self.registry.providers
+        )
         self.balances = AccountBalances(self.registry.providers)  # /credits and /status
         self.metrics.collectors.append(self._collect_metrics)
         if self.callbacks:
@@ -255,18 +276,8 @@ class BananaBot(commands.Bot):
                 log.warning("model list refresh failed provider=%s: %s", provider.id, exc)
 
         await asyncio.gather(*(refresh(p) for p in self.registry.providers.values()))
-        for variable, name, kind, image_input in (
-            ("DEFAULT_IMAGE_MODEL", self.settings.default_image_model, Kind.IMAGE, None),
-            ("DEFAULT_VIDEO_MODEL", self.settings.default_video_model, Kind.VIDEO, None),
-            ("DEFAULT_ANIMATE_MODEL", self.settings.default_animate_model, Kind.VIDEO, True),
-        ):
-            if name:
-                try:
-                    self.registry.resolve(name, kind, image_input=image_input)
-                except UnknownModel as exc:
-                    log.warning(
-                        "%s is not usable, the first enabled model is used: %s", variable, exc
-                    )
+        for variable, why in self.models.unusable_defaults():
+            log.warning("%s is not usable, the first enabled model is used: %s", variable, why)
 
     async def _sync_commands(self) -> None:
         """Check the command tree against Discord's limits, then sync it. Either refusal
@@ -452,12 +463,7 @@ def count(items: list, word: str) -> str:
     return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The ``bananabot`` console script and ``python bot.py``; the command line is cli.py."""
-    import cli  # here, not at the top: cli imports this module
+if __name__ == "__main__":  # python bot.py: the same command line as the console script
+    import cli  # only here: cli imports this module (as ``bot``, not as this script)
 
-    return cli.main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.main())

@@ -10,8 +10,7 @@ from discord import app_commands
 
 from jobs.validation import InputImage
 from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
-from presentation.launch import choose_model
-from providers.base import Kind, ModelSpec
+from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
 
 Autocomplete = Callable[
@@ -28,39 +27,29 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
     )
 
 
+def images_given(interaction: discord.Interaction, command: str) -> bool:
+    """Whether the member has given an input image so far, as the command will count it."""
+    namespace = interaction.namespace
+    if command == "image":
+        return any(getattr(namespace, n, None) for n in ("reference", "reference2", "reference3"))
+    if command == "animate":
+        return True
+    return bool(getattr(namespace, "image", None))
+
+
 def chosen_model(
-    interaction: discord.Interaction,
-    kind: Kind,
-    policy: GuildPolicy,
-    *,
-    animate: bool = False,
-    field: str = "",
+    interaction: discord.Interaction, command: str, policy: GuildPolicy, *, field: str = ""
 ) -> ModelSpec | None:
     """The model the command will use given what has been typed so far (or the server's or
     the bot's default), among the models the server allows: without a model named, one that
     offers ``field``, the option being typed, as the command picks one that takes the
     options given."""
-    bot = interaction.client
-    namespace = interaction.namespace
-    name = getattr(namespace, "model", None)
-    if kind is Kind.IMAGE:
-        command_kind = "image"
-        references = ("reference", "reference2", "reference3")
-        image_input = True if any(getattr(namespace, n, None) for n in references) else None
-    elif animate:
-        command_kind = "animate"
-        image_input = True
-    else:
-        command_kind = "video"
-        image_input = bool(getattr(namespace, "image", None))  # as /video decides
     try:
-        return choose_model(
-            bot,  # type: ignore[arg-type]
+        return interaction.client.models.choose(  # type: ignore[attr-defined]
+            command,
             policy,
-            name,
-            kind,
-            command_kind=command_kind,
-            image_input=image_input,
+            named=getattr(interaction.namespace, "model", None),
+            images=images_given(interaction, command),
             accepts=(lambda spec: bool(getattr(spec, field))) if field else None,
         )
     except LookupError:
@@ -71,10 +60,10 @@ async def server_policy(interaction: discord.Interaction) -> GuildPolicy:
     return await interaction.client.server_settings.policy(interaction.guild_id or 0)  # type: ignore[attr-defined]
 
 
-def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autocomplete:
-    """Models of ``kind``: first each model several providers offer (value: its bare id,
-    routed), then every provider's entry (label: name, provider and default cost; value:
-    pinned ``provider:model``)."""
+def model_autocomplete(command: str) -> Autocomplete:
+    """The models ``command`` can run here: first each model several providers offer (value:
+    its bare id, routed), then every provider's entry (label: name, provider and default
+    cost; value: pinned ``provider:model``)."""
 
     async def complete(
         interaction: discord.Interaction, current: str
@@ -82,11 +71,7 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
         bot = interaction.client
         needle = current.strip().lower()
         policy = await server_policy(interaction)
-        offered = [  # a model the server does not allow would be refused: not offered
-            spec
-            for spec in bot.registry.models(kind, image_input=image_input)  # type: ignore[attr-defined]
-            if policy.allows(spec)
-        ]
+        offered = bot.models.offered(command, policy)  # type: ignore[attr-defined]
         choices = routed_choices(offered, needle, bot.price_hints.get)  # type: ignore[attr-defined]
         for spec in offered:
             haystack = f"{spec.qualified_id} {spec.name}".lower()
@@ -133,12 +118,12 @@ def routed_choices(
     return choices[:CHOICES_MAX]
 
 
-def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Autocomplete:
+def option_autocomplete(command: str, field: str) -> Autocomplete:
     """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
 
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice]:
         policy = await server_policy(interaction)
-        spec = chosen_model(interaction, kind, policy, animate=animate, field=field)
+        spec = chosen_model(interaction, command, policy, field=field)
         if spec is None:
             return []
         needle = str(current).strip().lower()

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from db.jobs import Job
 from jobs.errors import InvalidRequest
+from jobs.records import Job
 from jobs.validation import InputImage
 from presentation.launch import admit, start_generation
 from providers.base import Kind
@@ -27,7 +27,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
 async def _stored_job(bot: BananaBot, job_id: str) -> Job:
-    job = await bot.engine.jobs.get(job_id)
+    job = await bot.jobs.get(job_id)
     if job is None:
         raise InvalidRequest("This result is no longer known to the bot, so it cannot be reused.")
     return job

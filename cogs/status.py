@@ -24,7 +24,7 @@ class StatusCog(commands.Cog):
     @app_commands.guild_only()
     async def status(self, interaction: discord.Interaction) -> None:
         moderator = await is_moderator(
-            interaction, self.bot.db, self.bot.settings.moderator_role_ids
+            interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
         )
         accounts = self.bot.balances.cached() if moderator else None
         deferred = moderator and accounts is None

@@ -27,9 +27,9 @@ import math
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
 from jobs import failover, failures
 from jobs.download import Fetched, MediaFetcher
 from jobs.errors import InvalidRequest
@@ -43,6 +43,8 @@ from jobs.policy import (  # also imported from here by the bot and tests
     UNKNOWN_TYPICAL_SECONDS,
     EnginePolicy,
 )
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from jobs.timebase import Timebase
 from jobs.validation import request_for
 from providers.base import GenerationRequest, ModelSpec, Provider, TaskState, TaskStatus
@@ -55,7 +57,6 @@ from providers.errors import (
     RequestNotSent,
     UpstreamError,
 )
-from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,16 @@ def safe_to_resubmit(exc: ProviderError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
 
 
+class Credits(Protocol):
+    """What the engine needs of the credit ledger (quota.service.QuotaService): closing a
+    job's reservation inside the transaction that records the job's end. A protocol, so the
+    engine does not import the service that stores its jobs."""
+
+    async def settle(self, job: Job, charged: int, *, conn: Any = None) -> int: ...
+
+    async def refund(self, job: Job, reason: str, *, conn: Any = None) -> bool: ...
+
+
 def bot_credits(provider_credits: float, rate: float) -> int:
     return max(0, math.ceil(round(provider_credits * rate, 6)))
 
@@ -84,7 +95,7 @@ class JobEngine:
         self,
         *,
         db: Database,
-        quota: QuotaService,
+        quota: Credits,
         providers: dict[str, Provider],
         notifier: Notifier,
         max_in_flight: dict[str, int | None] | None = None,
@@ -646,11 +657,11 @@ class JobEngine:
         charge = (
             bot_credits(job.provider_cost, self.credit_rate(job.provider))
             if job.provider_cost is not None
-            else failover.quoted_credits(job)
+            else job.quoted
         )
         if job.result_message_id is None:
             await self._progress(job, force=True)  # "downloading and posting"
-            job.charged = min(charge, job.cost)  # shown in the result; stored when settled
+            job.charged = min(charge, job.reserved)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
             fetched = await self.fetcher.fetch_all(job.id, job.kind, job.media, limit, provider)
             try:
@@ -687,7 +698,7 @@ class JobEngine:
                 charged=charged,
                 finished_at=self.time.now(),
             )
-        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.cost)
+        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.reserved)
         try:
             await self.notifier.result_posted(job, job.result_message_id or 0)
         except Exception:  # cosmetic: the result is out, its id stored and the job settled
@@ -729,7 +740,7 @@ class JobEngine:
                 error=error[:500],
                 finished_at=self.time.now(),
             )
-        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.cost, error[:200])
+        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.reserved, error[:200])
         try:
             await self.notifier.failed(job)
         except Exception:

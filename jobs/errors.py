@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from errors import Audience, BotError
+from providers.errors import InvalidRequest, UserFacingError
 
-
-class UserFacingError(BotError):
-    audience = Audience.MEMBER
-    refusal = True
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or type(self).__name__)
-        self.message = message
-
-
-class InvalidRequest(UserFacingError):
-    """An option or attachment the chosen model does not accept."""
+__all__ = [
+    "InsufficientCredits",
+    "InvalidRequest",
+    "NotAllowed",
+    "PriceUnavailable",
+    "TooManyJobs",
+    "UserFacingError",
+]
 
 
 class InsufficientCredits(UserFacingError):

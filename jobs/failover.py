@@ -18,10 +18,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from db.jobs import Job, Route
 from jobs.errors import InvalidRequest, UserFacingError
 from jobs.health import ProviderHealth
 from jobs.policy import RATE_LIMITED_WAIT_BEFORE_MOVING
+from jobs.records import Job, Route
 from jobs.routing import route
 from jobs.validation import request_for
 from providers.base import GenerationRequest, ModelSpec
@@ -77,15 +77,6 @@ def refuse(routes: Sequence[Route], provider: str, why: str) -> tuple[Route, ...
 def untried(job: Job) -> list[Route]:
     """The providers the job may still move to, in order."""
     return [r for r in job.routes if r.refused is None and r.provider != job.provider]
-
-
-def quoted_credits(job: Job) -> int:
-    """What the job costs where it runs now when the provider reports no cost: that
-    provider's price, never more than the reservation."""
-    for candidate in job.routes:
-        if candidate.provider == job.provider and candidate.credits is not None:
-            return min(candidate.credits, job.cost)
-    return job.cost
 
 
 def pinned(

@@ -18,8 +18,8 @@ from providers.errors import (
 )
 
 if TYPE_CHECKING:
-    from db.jobs import Job
     from jobs.policy import EnginePolicy
+    from jobs.records import Job
 
 _MAX_PROVIDER_WORDS = 200
 

@@ -1,15 +1,15 @@
 """What /status shows of each enabled provider: how it has been answering (jobs/health.py) and
-how many of this bot's jobs wait for it or run there now (the engine's live state). A service,
-so the cog reads plain records and never the engine's internals."""
+how many of this bot's jobs wait for it or run there now (the engine's live state, through the
+jobs facade). A service, so the cog reads plain records and never the engine's internals."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from db.jobs import JobState
-from jobs.engine import JobEngine
 from jobs.health import ProviderHealth, ProviderHealthReport
+from jobs.policy import RECENT_SECONDS
+from jobs.records import JobState
 
 WAITING = frozenset({JobState.QUEUED.value})
 WORKING = frozenset({JobState.SUBMITTING.value, JobState.RUNNING.value, JobState.DELIVERING.value})
@@ -21,17 +21,23 @@ class ProviderStatus:
     health: ProviderHealthReport
     queued: int  # jobs waiting for the provider's turn
     running: int  # jobs being sent, generating or being delivered
+    window_seconds: float = RECENT_SECONDS  # how far back ``health`` looks
 
 
 class StatusService:
-    def __init__(self, engine: JobEngine, health: ProviderHealth, providers: Iterable[str]) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        live_states: Callable[[], dict[tuple[str, str], int]],
+        health: ProviderHealth,
+        providers: Iterable[str],
+    ) -> None:
+        self._live_states = live_states  # (provider, state) -> jobs now: JobService's
         self._health = health
         self._providers = list(providers)
 
     def report(self) -> list[ProviderStatus]:
         """Every enabled provider, in the registry's order."""
-        states = self._engine.live_states()
+        states = self._live_states()
         found = []
         for provider in self._providers:
             found.append(

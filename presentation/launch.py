@@ -15,22 +15,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 import discord
 
-from db.jobs import Job, JobState
-from jobs import failover
 from jobs.errors import InvalidRequest
+from jobs.models import ModelChooser
+from jobs.pricing import Pricer
+from jobs.records import Job, JobState
+from jobs.service import JobService
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
-from providers.base import GenerationRequest, Kind, ModelSpec
-from providers.registry import ModelNotAllowed
-from quota.server_settings import GuildPolicy
-
-if TYPE_CHECKING:
-    from bot import BananaBot
+from providers.base import GenerationRequest, ModelSpec
+from providers.registry import ModelNotAllowed, ProviderRegistry
+from quota.server_settings import GuildPolicy, ServerSettings
+from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,29 @@ RESTARTING = (
 T = TypeVar("T")
 
 
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class Services(Protocol):
+    """What starting a job needs of the bot (bot.BananaBot has it all); a protocol, so this
+    module does not import the bot that imports it."""
+
+    registry: ProviderRegistry
+    models: ModelChooser
+    pricer: Pricer
+    server_settings: ServerSettings
+    quota: QuotaService
+    jobs: JobService
+    timebase: Clock
+
+
 def new_job_id() -> str:
     return secrets.token_hex(4)
 
 
 async def price(
-    bot: BananaBot, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
+    bot: Services, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
 ) -> tuple[int, bool]:
     """Bot credits for ``request``, and whether the interaction had to be deferred to wait
     for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
@@ -78,56 +95,12 @@ async def _behind_deferral(
     return await lookup, True
 
 
-ROUTED_COMMANDS = ("image", "video", "animate")  # a re-roll stays with the provider that ran it
-
-
-async def plan(
-    bot: BananaBot,
-    interaction: discord.Interaction,
-    spec: ModelSpec,
-    request: GenerationRequest,
-    *,
-    command: str,
-    named: str | None,
-    policy: GuildPolicy,
-) -> tuple[failover.Plan, bool]:
-    """Where the job goes first, its price (the reservation) and the providers it may move
-    to (jobs/failover.py), and whether the interaction had to be deferred for the prices.
-    A model pinned as provider:model, or offered by one enabled provider, has one route."""
-    routed = command in ROUTED_COMMANDS and not failover.pinned(
-        spec, named, policy.default_for(command), bot_default(bot, command)
-    )
-    choices = (
-        failover.options(spec, request, bot.registry.models(spec.kind), policy.allows)
-        if routed
-        else [failover.Option(spec, request)]
-    )
-    if len(choices) == 1:
-        cost, deferred = await price(bot, interaction, spec, request)
-        return failover.Plan(spec, request, cost, ()), deferred
-    return await _behind_deferral(
-        interaction, failover.plan(choices, bot.pricer.price, bot.health), spec
-    )
-
-
-def bot_default(bot: BananaBot, command_kind: str) -> str | None:
-    """The operator's default model for a command kind (DEFAULT_*_MODEL)."""
-    settings = bot.settings
-    return {
-        "image": settings.default_image_model,
-        "video": settings.default_video_model,
-        "animate": settings.default_animate_model,
-    }[command_kind]
-
-
 def _parent_channel(interaction: discord.Interaction) -> int | None:
     """A thread's parent channel: a thread of an allowed channel is allowed too."""
     return getattr(interaction.channel, "parent_id", None)
 
 
-async def admit(
-    bot: BananaBot, interaction: discord.Interaction, *texts: str | None
-) -> GuildPolicy:
+async def admit(bot: Services, interaction: discord.Interaction, *texts: str | None) -> GuildPolicy:
     """The server's rules that come before anything else (/settings channel, blocklist):
     raises UserFacingError, nothing chosen, priced or charged. Returns the server's policy
     for choosing the model."""
@@ -137,37 +110,13 @@ async def admit(
     return policy
 
 
-def choose_model(
-    bot: BananaBot,
-    policy: GuildPolicy,
-    name: str | None,
-    kind: Kind,
-    *,
-    command_kind: str,
-    image_input: bool | None,
-    accepts: Callable[[ModelSpec], bool] | None = None,
-) -> ModelSpec:
-    """The model a command runs: the one named, else the server's /settings default, else
-    the operator's DEFAULT_*_MODEL, else the first allowed model that takes the options;
-    models the server does not allow are never picked and refused when named."""
-    return bot.registry.resolve(
-        name,
-        kind,
-        default=bot_default(bot, command_kind),
-        server_default=policy.default_for(command_kind),
-        image_input=image_input,
-        accepts=accepts,
-        allowed=policy.allows,
-    )
-
-
 def member_role_ids(interaction: discord.Interaction) -> list[int]:
     user = interaction.user
     return [r.id for r in getattr(user, "roles", [])]
 
 
 async def start_generation(
-    bot: BananaBot,
+    bot: Services,
     interaction: discord.Interaction,
     spec: ModelSpec,
     request: GenerationRequest,
@@ -181,7 +130,7 @@ async def start_generation(
     The server's rules are checked again here, whatever path led here (a command, a button),
     before anything is priced: the channel, the prompt, and that the model is allowed.
     ``named``: the ``model`` option as the member gave it (``provider:model`` pins one
-    provider; otherwise a model several providers offer is routed, see ``plan``)."""
+    provider; otherwise a model several providers offer is routed: JobService.plan)."""
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
@@ -190,17 +139,24 @@ async def start_generation(
         policy.check_prompt(request.prompt, request.negative_prompt)
     if not policy.allows(spec):
         raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
-    if not bot.engine.accepting:
+    if not bot.jobs.accepting:
         raise InvalidRequest(RESTARTING)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    chosen, deferred = await plan(
-        bot, interaction, spec, request, command=command, named=named, policy=policy
+    if bot.registry.get(spec.provider) is None:
+        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+    planning = bot.jobs.plan(
+        spec,
+        request,
+        command=command,
+        named=named,
+        defaults=(policy.default_for(command), bot.models.operator_default(command)),
+        allowed=policy.allows,
     )
+    chosen, deferred = await _behind_deferral(interaction, planning, spec)
     spec, request, cost = chosen.spec, chosen.request, chosen.cost
-    if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
+    if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
         raise InvalidRequest(RESTARTING)
     now = bot.timebase.now()
-    deadline = bot.engine.policy.deadline(spec.kind.value)
     job = Job(
         id=new_job_id(),
         guild_id=interaction.guild_id or 0,
@@ -212,9 +168,9 @@ async def start_generation(
         model=spec.id,
         request=request,
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
-        deadline_at=now + bot.engine.policy.queue_wait_max + deadline,
+        deadline_at=bot.jobs.deadline_at(spec.kind.value, now),
         updated_at=now,
         application_id=interaction.application_id,
         interaction_token=interaction.token,
@@ -236,7 +192,7 @@ async def start_generation(
     )
     # The job starts only after the card is out: nothing competes with the reply, and the
     # engine's progress edits never race the message they edit.
-    card = job_card(job, bot.engine.join_queue(job))
+    card = job_card(job, bot.jobs.join_queue(job))
     try:
         if deferred:  # the "thinking…" message becomes the job card
             await interaction.edit_original_response(
@@ -249,7 +205,7 @@ async def start_generation(
     except discord.HTTPException as exc:
         # The job is stored and runs; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
-        await bot.engine.jobs.update(job, ack_expires_at=None)
+        await bot.jobs.acknowledgement_failed(job)
     finally:
-        bot.engine.enqueue(job)
+        bot.jobs.enqueue(job)
     return job

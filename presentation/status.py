@@ -5,10 +5,11 @@ construction, and fit_embed clips anything a provider's words make longer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import discord
 
-from jobs.policy import RECENT_SECONDS
-from jobs.status import ProviderStatus
 from presentation.discord_limits import EMBED_FIELD_VALUE_MAX, clip, fit_embed
 from presentation.embeds import balance_lines, plural
 
@@ -20,11 +21,43 @@ COLOUR_OK = discord.Colour.green()
 COLOUR_PAUSED = discord.Colour.orange()
 
 
+class HealthShown(Protocol):
+    """What is shown of a provider's recent record (jobs.health.ProviderHealthReport)."""
+
+    requests: int
+    failures: int
+    rate_limited: int
+    latency_p50: float | None
+    latency_p95: float | None
+    paused_for: float
+    last_failure: str | None
+
+    @property
+    def error_rate(self) -> float | None: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+
+class StatusShown(Protocol):
+    """One provider's line of /status (jobs.status.ProviderStatus)."""
+
+    provider: str
+    health: HealthShown
+    queued: int
+    running: int
+    window_seconds: float  # how far back ``health`` looks
+
+
 def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
-def provider_lines(status: ProviderStatus) -> str:
+def _minutes(seconds: float) -> str:
+    return plural(round(seconds / 60), "minute")
+
+
+def provider_lines(status: StatusShown) -> str:
     health = status.health
     lines = []
     if health.paused:
@@ -34,7 +67,7 @@ def provider_lines(status: ProviderStatus) -> str:
             + (f" (last failure: {health.last_failure})" if health.last_failure else "")
         )
     if health.requests == 0:
-        lines.append(f"No requests in the last {round(RECENT_SECONDS / 60)} minutes.")
+        lines.append(f"No requests in the last {_minutes(status.window_seconds)}.")
     else:
         rate = health.error_rate or 0.0
         line = f"Errors: {health.failures} of {plural(health.requests, 'request')} ({rate:.0%})"
@@ -50,7 +83,7 @@ def provider_lines(status: ProviderStatus) -> str:
 
 
 def status_embed(
-    statuses: list[ProviderStatus], accounts: list[tuple[str, float | str | None]] | None
+    statuses: Sequence[StatusShown], accounts: list[tuple[str, float | str | None]] | None
 ) -> discord.Embed:
     """``accounts``: the bot's provider balances, for moderators only (None for members)."""
     paused = [s.provider for s in statuses if s.health.paused]
@@ -58,8 +91,8 @@ def status_embed(
         title="Provider status",
         colour=COLOUR_PAUSED if paused else COLOUR_OK,
         description=(
-            f"How each provider answered the bot over the last {round(RECENT_SECONDS / 60)} "
-            "minutes, and the jobs there now."
+            f"How each provider answered the bot over the last "
+            f"{_minutes(statuses[0].window_seconds)}, and the jobs there now."
             if statuses
             else "No provider is enabled on this bot."
         ),

@@ -91,3 +91,24 @@ class OutcomeUnknown(UpstreamError):
     dropped connection). Repeating a submit after this could create a second paid task."""
 
     retryable = False
+
+
+# Refusals a member can meet before a job starts. They are defined here, the lowest layer that
+# raises one (the registry refuses a model that is not enabled or allowed), so that providers/
+# need not import jobs/; jobs/errors.py adds the ones the other layers raise.
+
+
+class UserFacingError(BotError):
+    """A member's refusal (the errors family's MEMBER audience); presentation/sentences.py
+    words those that carry their facts, ``message`` is the sentence of the others."""
+
+    audience = Audience.MEMBER
+    refusal = True
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or type(self).__name__)
+        self.message = message
+
+
+class InvalidRequest(UserFacingError):
+    """An option or attachment the chosen model does not accept."""

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from jobs.errors import InvalidRequest
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import Kind, ModelSpec, Provider
+from providers.errors import InvalidRequest
 from providers.http import RequestObserver
 from providers.nananobanana import NanaNoBananaProvider
 from providers.nanobanana import NanoBananaProvider

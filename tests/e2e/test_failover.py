@@ -9,8 +9,9 @@ nanobanana, first in the registry. nano-banana-2 by nanobanana (4 credits) and a
 from __future__ import annotations
 
 from db.database import Database
-from db.jobs import JobState, JobStore, Route
 from db.ledger import consistency_problems
+from jobs.records import JobState, Route
+from jobs.store import JobStore
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 from tests.e2e.stored import store_job
 from tests.e2e.test_status import pause_nanobanana

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from db.jobs import Job, JobState, Route
 from jobs.failover import (
     moves_job,
     options,
     pinned,
-    quoted_credits,
 )
 from jobs.policy import RATE_LIMITED_WAIT_BEFORE_MOVING
+from jobs.records import Job, JobState, Route
 from jobs.validation import build_request
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import GenerationRequest, Kind, ProviderConfig
@@ -124,7 +123,7 @@ def job_with(routes, provider="aivideoapi", reserved=4) -> Job:
         model="nano-banana-2",
         request=GenerationRequest(kind=Kind.IMAGE, model="nano-banana-2", prompt="x"),
         state=JobState.DELIVERING,
-        cost=reserved,
+        reserved=reserved,
         created_at=0,
         deadline_at=1,
         updated_at=0,
@@ -134,7 +133,7 @@ def job_with(routes, provider="aivideoapi", reserved=4) -> Job:
 
 def test_a_moved_job_costs_the_price_where_it_ran_never_more_than_the_reservation():
     dearer = (Route("nanobanana", 4, "server error (HTTP 503)"), Route("aivideoapi", 16))
-    assert quoted_credits(job_with(dearer)) == 4
+    assert job_with(dearer).quoted == 4
     cheaper = (Route("nanobanana", 8, "did not answer"), Route("aivideoapi", 5))
-    assert quoted_credits(job_with(cheaper, reserved=8)) == 5
-    assert quoted_credits(job_with((), reserved=7)) == 7
+    assert job_with(cheaper, reserved=8).quoted == 5
+    assert job_with((), reserved=7).quoted == 7
