@@ -12,7 +12,8 @@ is shown the job is in the engine's hands.
 A job the member must confirm first (quota.preview: the server's cost_preview threshold, or
 more than half of what they have left) is refused by the reservation with PreviewNeeded, before
 anything is written, and shown as a cost preview (presentation/preview.py); its Confirm runs
-the same checks and reservation again, and the preview message becomes the job card.
+the same checks and reservation again, on the provider, price and routes the preview showed,
+and the preview message becomes the job card.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 import discord
 
@@ -50,6 +52,9 @@ RESTARTING = (
 )
 
 
+T = TypeVar("T")
+
+
 class Clock(Protocol):
     def now(self) -> float: ...
 
@@ -68,6 +73,15 @@ class Services(Protocol):
     previews: PreviewBook
 
 
+class Plan(Protocol):
+    """Where a job goes and at what price (what JobService.plan answers)."""
+
+    spec: ModelSpec
+    request: GenerationRequest
+    cost: int
+    routes: tuple
+
+
 def new_job_id() -> str:
     return secrets.token_hex(4)
 
@@ -79,7 +93,15 @@ async def price(
     for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
         raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
-    lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
+    return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
+
+
+async def _behind_deferral(
+    interaction: discord.Interaction, pricing: Awaitable[T], spec: ModelSpec
+) -> tuple[T, bool]:
+    """``pricing``'s answer, deferring the interaction publicly first when it takes longer
+    than PRICE_DEFER_AFTER; and whether it was deferred."""
+    lookup = asyncio.ensure_future(pricing)
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
         return lookup.result(), False
@@ -138,17 +160,16 @@ async def _check_admission(
 def _new_job(
     bot: Services,
     interaction: discord.Interaction,
-    spec: ModelSpec,
-    request: GenerationRequest,
+    chosen: Plan,
     *,
     job_id: str,
     command: str,
-    cost: int,
     received: float,
 ) -> Job:
     """The job as it is stored with its reservation; ``interaction`` is the one whose token
     edits its card (the command's, or a preview's Confirm press)."""
     now = bot.timebase.now()
+    spec = chosen.spec
     return Job(
         id=job_id,
         guild_id=interaction.guild_id or 0,
@@ -158,9 +179,9 @@ def _new_job(
         kind=spec.kind.value,
         provider=spec.provider,
         model=spec.id,
-        request=request,
+        request=chosen.request,
         state=JobState.QUEUED,
-        reserved=cost,
+        reserved=chosen.cost,
         created_at=now,
         deadline_at=bot.jobs.deadline_at(spec.kind.value, now),
         updated_at=now,
@@ -169,6 +190,7 @@ def _new_job(
         # the card's progress edits may start once it exists (the job starts after it)
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
+        routes=chosen.routes,
     )
 
 
@@ -180,27 +202,33 @@ async def start_generation(
     *,
     command: str,
     policy: GuildPolicy | None = None,
+    named: str | None = None,
 ) -> Job | None:
     """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
 
     The server's rules are checked again here, whatever path led here (a command, a button),
     before anything is priced: the channel, the prompt, and that the model is allowed.
+    ``named``: the ``model`` option as the member gave it (``provider:model`` pins one
+    provider; otherwise a model several providers offer is routed: JobService.plan).
     A job the member must confirm first (quota.preview) is shown as a cost preview instead
     and returns None: it starts only on Confirm (presentation.preview)."""
     policy = await _check_admission(bot, interaction, spec, request, policy)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    cost, deferred = await price(bot, interaction, spec, request)
+    if bot.registry.get(spec.provider) is None:
+        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+    planning = bot.jobs.plan(
+        spec,
+        request,
+        command=command,
+        named=named,
+        defaults=(policy.default_for(command), bot.models.operator_default(command)),
+        allowed=policy.allows,
+    )
+    chosen, deferred = await _behind_deferral(interaction, planning, spec)
     if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
         raise InvalidRequest(RESTARTING)
     job = _new_job(
-        bot,
-        interaction,
-        spec,
-        request,
-        job_id=new_job_id(),
-        command=command,
-        cost=cost,
-        received=received,
+        bot, interaction, chosen, job_id=new_job_id(), command=command, received=received
     )
     try:
         await bot.quota.reserve_job(
@@ -209,9 +237,7 @@ async def start_generation(
     except PreviewNeeded as needed:
 
         async def confirmed(pressed: discord.Interaction) -> Job:
-            return await _start_confirmed(
-                bot, pressed, spec, request, job_id=job.id, command=command, cost=cost
-            )
+            return await _start_confirmed(bot, pressed, chosen, job_id=job.id, command=command)
 
         await offer_preview(
             bot.previews,
@@ -219,7 +245,7 @@ async def start_generation(
             job,
             needed,
             threshold=policy.cost_preview,
-            typical=spec.typical_seconds,
+            typical=chosen.spec.typical_seconds,
             deferred=deferred,
             token_expires_at=job.ack_expires_at or received,
             start=confirmed,
@@ -230,28 +256,14 @@ async def start_generation(
 
 
 async def _start_confirmed(
-    bot: Services,
-    interaction: discord.Interaction,
-    spec: ModelSpec,
-    request: GenerationRequest,
-    *,
-    job_id: str,
-    command: str,
-    cost: int,
+    bot: Services, interaction: discord.Interaction, chosen: Plan, *, job_id: str, command: str
 ) -> Job:
     """Confirm was pressed on a preview: check again what may have changed in the meantime,
-    then reserve (quota and running jobs are checked there) at the cost shown, and turn the
-    preview message into the job card."""
-    await _check_admission(bot, interaction, spec, request, None)
+    then reserve (quota and running jobs are checked there) on the provider and at the cost
+    shown, and turn the preview message into the job card."""
+    await _check_admission(bot, interaction, chosen.spec, chosen.request, None)
     job = _new_job(
-        bot,
-        interaction,
-        spec,
-        request,
-        job_id=job_id,
-        command=command,
-        cost=cost,
-        received=bot.timebase.now(),
+        bot, interaction, chosen, job_id=job_id, command=command, received=bot.timebase.now()
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
     await _acknowledge(bot, interaction, job, "update")
@@ -263,13 +275,14 @@ async def _acknowledge(bot: Services, interaction: discord.Interaction, job: Job
     (the first answer), "edit" (it replaces the "thinking…" message of a deferral) or
     "update" (it replaces the message whose button was pressed: a preview)."""
     log.info(
-        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
+        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d routes=%s",
         job.id,
         job.user_id,
         job.guild_id,
         job.provider,
         job.model,
         job.reserved,
+        ",".join(r.provider for r in job.routes) or "-",
     )
     # The job starts only after the card is out: nothing competes with the reply, and the
     # engine's progress edits never race the message they edit.
