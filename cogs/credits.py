@@ -17,12 +17,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from jobs.errors import NotAllowed
 from jobs.models import COMMANDS
 from jobs.ttlcache import TTLCache
 from presentation.discord_limits import fit_embed
 from presentation.embeds import balance_embed, running_jobs_text
 from presentation.permissions import is_moderator
+from presentation.refusals import OthersCreditsModeratorsOnly
 from providers.base import Provider
 from quota.server_settings import GuildPolicy
 
@@ -59,7 +59,7 @@ class CreditsCog(commands.Cog):
             interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
         )
         if not own and not moderator:
-            raise NotAllowed("Only moderators can look at someone else's credits.")
+            raise OthersCreditsModeratorsOnly()
         balances = self._cached_balances() if moderator else None
         deferred = moderator and balances is None
         if deferred:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import discord
 
-from jobs.errors import InvalidRequest
+from jobs.errors import ProviderNotEnabled, Restarting
 from jobs.models import ModelChooser
 from jobs.pricing import Pricer
 from jobs.records import Job, JobState
@@ -27,7 +27,7 @@ from jobs.service import JobService
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
 from providers.base import GenerationRequest, ModelSpec
-from providers.registry import ModelNotAllowed, ProviderRegistry
+from providers.registry import ModelRefusedHere, ProviderRegistry
 from quota.server_settings import GuildPolicy, ServerSettings
 from quota.service import QuotaService
 
@@ -36,10 +36,6 @@ log = logging.getLogger(__name__)
 PRICE_DEFER_AFTER = 1.0  # a price not known by then is awaited behind a deferral (3 s in all)
 TOKEN_LIFETIME = 15 * 60.0  # Discord's interaction tokens work this long for edits
 TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
-RESTARTING = (
-    "The bot is restarting, so nothing was started and nothing was charged. "
-    "Please try again in a minute."
-)
 
 
 class Clock(Protocol):
@@ -67,9 +63,9 @@ async def price(
     bot: Services, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
 ) -> tuple[int, bool]:
     """Bot credits for ``request``, and whether the interaction had to be deferred to wait
-    for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
+    for them. Raises PriceUnavailable or ProviderNotEnabled (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
-        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+        raise ProviderNotEnabled(provider=spec.provider)
     lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
@@ -123,13 +119,13 @@ async def start_generation(
         policy.check_channel(interaction.channel_id, _parent_channel(interaction))
         policy.check_prompt(request.prompt, request.negative_prompt)
     if not policy.allows(spec):
-        raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
+        raise ModelRefusedHere(name=spec.id)
     if not bot.jobs.accepting:
-        raise InvalidRequest(RESTARTING)
+        raise Restarting()
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
     cost, deferred = await price(bot, interaction, spec, request)
     if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
-        raise InvalidRequest(RESTARTING)
+        raise Restarting()
     now = bot.timebase.now()
     job = Job(
         id=new_job_id(),
