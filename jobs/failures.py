@@ -76,6 +76,13 @@ def outcome_unknown(job: Job) -> Failure:
     return _at(FailureCode.OUTCOME_UNKNOWN, job)
 
 
+def no_provider_left(job: Job, tried: list[tuple[str, str]]) -> Failure:
+    """Every provider that offers the model was tried and none took the job; ``tried`` is
+    (provider, why in a few words: the route's own, jobs/failover.py)."""
+    named = [[provider, why] for provider, why in tried]
+    return Failure(FailureCode.NO_PROVIDER_LEFT, {"model": job.model, "tried": named})
+
+
 def submit_interrupted() -> Failure:
     return Failure(FailureCode.SUBMIT_INTERRUPTED)
 

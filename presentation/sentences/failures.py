@@ -84,6 +84,14 @@ def outcome_unknown(facts: Facts) -> str:
     )
 
 
+def no_provider_left(facts: Facts) -> str:
+    named = "; ".join(f"{provider}: {why}" for provider, why in facts["tried"])
+    return (
+        f"None of the providers that offer `{facts['model']}` could take this job ({named}), "
+        "so it was not charged. Please try again later."
+    )
+
+
 def submit_interrupted(facts: Facts) -> str:
     return (
         "The bot restarted while sending this job, so it was cancelled rather than risk "
@@ -139,6 +147,7 @@ SENTENCES: dict[str, Callable[[Facts], str]] = {
     FailureCode.DEADLINE: deadline,
     FailureCode.QUEUE_TOO_LONG: queue_too_long,
     FailureCode.OUTCOME_UNKNOWN: outcome_unknown,
+    FailureCode.NO_PROVIDER_LEFT: no_provider_left,
     FailureCode.SUBMIT_INTERRUPTED: submit_interrupted,
     FailureCode.PROVIDER_DISABLED: provider_disabled,
     FailureCode.NO_MEDIA: no_media,
