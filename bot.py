@@ -280,7 +280,11 @@ class BananaBot(commands.Bot):
 
         await asyncio.gather(*(refresh(p) for p in self.registry.providers.values()))
         for variable, why in self.models.unusable_defaults():
-            log.warning("%s is not usable, the first enabled model is used: %s", variable, why)
+            log.warning(
+                "%s is not usable, the first enabled model is used: %s",
+                variable,
+                sentences.for_member(why),
+            )
 
     async def _sync_commands(self) -> None:
         """Check the command tree against Discord's limits, then sync it. Either refusal

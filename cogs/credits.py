@@ -17,11 +17,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from jobs.errors import NotAllowed
 from jobs.models import COMMANDS
 from presentation.discord_limits import fit_embed
 from presentation.embeds import balance_embed, balance_lines, running_jobs_text
 from presentation.permissions import is_moderator
+from presentation.refusals import OthersCreditsModeratorsOnly
 from quota.server_settings import GuildPolicy
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class CreditsCog(commands.Cog):
             interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
         )
         if not own and not moderator:
-            raise NotAllowed("Only moderators can look at someone else's credits.")
+            raise OthersCreditsModeratorsOnly()
         accounts = self.bot.balances.cached() if moderator else None
         deferred = moderator and accounts is None
         if deferred:

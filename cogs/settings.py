@@ -12,8 +12,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.quota import ModeratorOnly
-from jobs.errors import InvalidRequest
 from jobs.models import COMMANDS
 from presentation.discord_limits import (
     CHOICE_NAME_MAX,
@@ -26,16 +24,13 @@ from presentation.discord_limits import (
 )
 from presentation.embeds import plural
 from presentation.permissions import is_moderator
+from presentation.refusals import ModeratorOnly, PhraseNotBlocked
 from providers.base import Kind, ModelSpec
 from quota.server_settings import COST_PREVIEW_MAX, PHRASE_MAX, GuildPolicy
 
 if TYPE_CHECKING:
     from bot import BananaBot
 
-ONLY_MODERATORS = (
-    "Only moderators can change the bot's settings (Manage Server permission or a moderator "
-    "role). Everyone can see them with /settings show."
-)
 CLEAR = "none"  # the `model` value that clears a server default
 CommandKind = Literal["image", "video", "animate"]
 
@@ -113,7 +108,7 @@ class SettingsCog(
         if not await is_moderator(
             interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
         ):
-            raise ModeratorOnly(ONLY_MODERATORS)  # a CheckFailure: reaches the error handler
+            raise ModeratorOnly(command="settings")  # a CheckFailure: reaches the error handler
         return True
 
     async def _done(self, interaction: discord.Interaction, text: str, note: str = "") -> None:
@@ -309,9 +304,7 @@ class SettingsCog(
     ) -> None:
         _, removed = await self.bot.server_settings.remove_phrase(interaction.guild_id or 0, phrase)
         if not removed:
-            raise InvalidRequest(
-                "That phrase is not on the blocklist; /settings blocklist list shows it."
-            )
+            raise PhraseNotBlocked()
         count = len((await self._policy(interaction)).phrases)
         await self._done(
             interaction,

@@ -9,10 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
-from jobs.errors import InvalidRequest
 from jobs.validation import InputImage, build_request, fits
 from presentation.bot_permissions import bot_can_post
 from presentation.launch import admit, start_generation
+from presentation.refusals import OneImageToAnimate
 
 if TYPE_CHECKING:
     from bot import BananaBot
@@ -107,10 +107,7 @@ class VideoCog(commands.Cog):
         motion: str | None = None,
     ) -> None:
         if (image is None) == (not image_url):
-            raise InvalidRequest(
-                "Give exactly one image to animate: attach it as `image`, or link it as "
-                "`image_url` (https)."
-            )
+            raise OneImageToAnimate()
         source = (
             ("image", attachment_input(image))
             if image is not None

@@ -43,7 +43,7 @@ from jobs.policy import (  # also imported from here by the bot and tests
     UNKNOWN_TYPICAL_SECONDS,
     EnginePolicy,
 )
-from jobs.records import Job, JobState
+from jobs.records import Failure, Job, JobState
 from jobs.store import JobStore
 from jobs.timebase import Timebase
 from jobs.validation import request_for
@@ -729,7 +729,7 @@ class JobEngine:
                 await self.time.sleep(backoff(attempt, self.policy))
         return None
 
-    async def _fail(self, job: Job, failure: str, error: str) -> None:
+    async def _fail(self, job: Job, failure: Failure, error: str) -> None:
         async with self.db.transaction() as conn:
             await self.quota.refund(job, error, conn=conn)
             await self.jobs.update(

@@ -73,7 +73,7 @@ class ModelChooser:
     ) -> ModelSpec:
         """The model ``command`` runs in ``server`` (see the module docstring). ``images``:
         whether the member gives an input image; ``accepts``: whether a model takes the
-        options given. Raises UnknownModel (a LookupError) with a sentence for the member."""
+        options given. Raises UnknownModel (a LookupError) saying why."""
         spec = COMMANDS[command]
         return self.registry.resolve(
             named,
@@ -96,8 +96,9 @@ class ModelChooser:
             if server is None or server.allows(model)
         ]
 
-    def unusable_defaults(self) -> list[tuple[str, str]]:
-        """(variable, why) for each DEFAULT_*_MODEL its command can never run."""
+    def unusable_defaults(self) -> list[tuple[str, UnknownModel]]:
+        """(variable, why) for each DEFAULT_*_MODEL its command can never run (the caller
+        words why: presentation/sentences/)."""
         found = []
         for command, spec in COMMANDS.items():
             name = self.operator_default(command)
@@ -106,5 +107,5 @@ class ModelChooser:
             try:
                 self.choose(command, named=name, images=None)
             except UnknownModel as exc:
-                found.append((spec.variable, str(exc)))
+                found.append((spec.variable, exc))
         return found

@@ -4,8 +4,11 @@ database (db/jobs.py holds the SQL)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from providers.base import GenerationRequest, Media
 
@@ -33,6 +36,57 @@ class JobState(StrEnum):
         return self in (JobState.COMPLETED, JobState.FAILED)
 
 
+class FailureCode(StrEnum):
+    """Why a job failed (jobs/failures.py decides which; presentation/sentences/ words it)."""
+
+    CONTENT_FILTERED = "content_filtered"
+    PROVIDER_OUT_OF_CREDITS = "provider_out_of_credits"
+    API_KEY_REFUSED = "api_key_refused"
+    PROVIDER_BUSY = "provider_busy"
+    REJECTED = "rejected"  # facts: detail, the provider's own words (clipped)
+    LOST_TRACK = "lost_track"
+    PROVIDER_PROBLEM = "provider_problem"
+    PROVIDER_FAILED = "provider_failed"
+    TASK_FAILED = "task_failed"  # facts: detail
+    DEADLINE = "deadline"  # facts: seconds, offline
+    QUEUE_TOO_LONG = "queue_too_long"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    NO_PROVIDER_LEFT = "no_provider_left"  # facts: model, tried ([provider, why] each)
+    SUBMIT_INTERRUPTED = "submit_interrupted"
+    PROVIDER_DISABLED = "provider_disabled"
+    NO_MEDIA = "no_media"
+    UNFETCHABLE = "unfetchable"
+    UNREACHABLE = "unreachable"
+    UNDELIVERABLE = "undeliverable"
+    INTERNAL = "internal"
+    WORDED = "worded"  # a row from before failures were facts: facts["sentence"] as it was
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a job failed, as facts: a code and its details (the provider's id where the
+    sentence names it). Stored as one JSON object in the job's ``failure`` column."""
+
+    code: str  # a FailureCode; kept as read, so a code from a newer bot still loads
+    facts: Mapping[str, Any] = field(default_factory=dict)  # JSON values only
+
+    def to_stored(self) -> str:
+        return json.dumps({"code": str(self.code), **self.facts}, sort_keys=True)
+
+    @classmethod
+    def from_stored(cls, text: str) -> Failure:
+        """The column's text; a plain sentence (written before failures were facts) is kept
+        as it was, to be shown as it was."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("code"), str):
+            code = data.pop("code")
+            return cls(code, data)
+        return cls(FailureCode.WORDED, {"sentence": text})
+
+
 @dataclass
 class Job:
     id: str
@@ -54,7 +108,7 @@ class Job:
     progress: int | None = None
     provider_cost: float | None = None  # what the provider says it charged, in its own credits
     media: tuple[Media, ...] = ()
-    failure: str | None = None  # a finished sentence for the user
+    failure: Failure | None = None  # why it failed, for the member (as facts)
     error: str | None = None  # the technical cause, for logs
     application_id: int | None = None
     interaction_token: str | None = None

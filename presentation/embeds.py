@@ -7,6 +7,7 @@ import discord
 
 from jobs.records import Job, JobState
 from presentation.discord_limits import fit_embed
+from presentation.sentences.failures import job_failure
 from quota.service import Balance
 
 COLOUR_WORKING = discord.Colour.gold()
@@ -95,7 +96,7 @@ def job_card(
         embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
         held = job.reserved
         embed.description = (
-            f"{job.failure or 'The job failed.'}\n"
+            f"{job_failure(job.failure)}\n"
             f"Your {plural(held, 'credit')} {'was' if held == 1 else 'were'} returned."
         )
     elif job.state is JobState.COMPLETED:

@@ -26,7 +26,7 @@ from typing import Protocol, TypeVar
 
 import discord
 
-from jobs.errors import InvalidRequest
+from jobs.errors import ProviderNotEnabled, Restarting
 from jobs.models import ModelChooser
 from jobs.pricing import Pricer
 from jobs.records import Job, JobState
@@ -36,7 +36,7 @@ from presentation.embeds import job_card
 from presentation.preview import PreviewBook
 from presentation.preview import offer as offer_preview
 from providers.base import GenerationRequest, ModelSpec
-from providers.registry import ModelNotAllowed, ProviderRegistry
+from providers.registry import ModelRefusedHere, ProviderRegistry
 from quota.preview import PreviewNeeded
 from quota.server_settings import GuildPolicy, ServerSettings
 from quota.service import QuotaService
@@ -46,10 +46,6 @@ log = logging.getLogger(__name__)
 PRICE_DEFER_AFTER = 1.0  # a price not known by then is awaited behind a deferral (3 s in all)
 TOKEN_LIFETIME = 15 * 60.0  # Discord's interaction tokens work this long for edits
 TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
-RESTARTING = (
-    "The bot is restarting, so nothing was started and nothing was charged. "
-    "Please try again in a minute."
-)
 
 
 T = TypeVar("T")
@@ -90,9 +86,9 @@ async def price(
     bot: Services, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
 ) -> tuple[int, bool]:
     """Bot credits for ``request``, and whether the interaction had to be deferred to wait
-    for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
+    for them. Raises PriceUnavailable or ProviderNotEnabled (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
-        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+        raise ProviderNotEnabled(provider=spec.provider)
     return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
 
 
@@ -151,9 +147,9 @@ async def _check_admission(
         policy.check_channel(interaction.channel_id, _parent_channel(interaction))
         policy.check_prompt(request.prompt, request.negative_prompt)
     if not policy.allows(spec):
-        raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
+        raise ModelRefusedHere(name=spec.id)
     if not bot.jobs.accepting:
-        raise InvalidRequest(RESTARTING)
+        raise Restarting()
     return policy
 
 
@@ -215,7 +211,7 @@ async def start_generation(
     policy = await _check_admission(bot, interaction, spec, request, policy)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
     if bot.registry.get(spec.provider) is None:
-        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+        raise ProviderNotEnabled(provider=spec.provider)
     planning = bot.jobs.plan(
         spec,
         request,
@@ -226,7 +222,7 @@ async def start_generation(
     )
     chosen, deferred = await _behind_deferral(interaction, planning, spec)
     if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
-        raise InvalidRequest(RESTARTING)
+        raise Restarting()
     job = _new_job(
         bot, interaction, chosen, job_id=new_job_id(), command=command, received=received
     )

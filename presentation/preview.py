@@ -37,9 +37,9 @@ from jobs.errors import UserFacingError
 from jobs.records import Job
 from jobs.ttlcache import TTLCache
 from presentation import sentences
-from presentation.discord_limits import CONTENT_MAX, clip
-from presentation.embeds import what_was_made
-from presentation.preview_text import answered_text, closed_text, not_yours_text, preview_embed
+from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
+from presentation.embeds import COLOUR_WORKING, duration_text, plural, preview, what_was_made
+from presentation.sentences import preview as said
 from quota.preview import PreviewNeeded
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class PreviewBook:
             return  # Discord would refuse the edit; a press still says it lapsed
         try:
             await preview.interaction.edit_original_response(
-                content=closed_text(State.LAPSED.value), embed=None, view=None
+                content=said.closed(State.LAPSED.value), embed=None, view=None
             )
         except discord.HTTPException as exc:
             log.info("preview=%s lapse edit failed status=%s", preview.id, exc.status)
@@ -129,6 +129,34 @@ class PreviewBook:
         """Stop the timers (the bot is stopping; pending previews are forgotten)."""
         for timer in list(self._timers):
             timer.cancel()
+
+
+def preview_embed(
+    *,
+    what: str,
+    model: str,
+    provider: str,
+    prompt: str,
+    cost: int,
+    left: int,
+    reason: str,
+    threshold: int,
+    typical: float,
+    expires_at: float,
+) -> discord.Embed:
+    """The question: what the job (``what``: "image", "video", …) costs, what the member
+    keeps of the ``left`` credits they have, how long it usually takes, and until when
+    Confirm works."""
+    embed = discord.Embed(title=said.preview_title(what), colour=COLOUR_WORKING)
+    embed.description = (
+        f"{said.why_asked(reason, threshold, left)}\n{said.preview_note(expires_at)}"
+    )
+    embed.add_field(name="Model", value=f"`{model}` ({provider})", inline=True)
+    embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
+    embed.add_field(name="Balance after", value=plural(left - cost, "credit"), inline=True)
+    embed.add_field(name="Expected time", value=f"about {duration_text(typical)}", inline=True)
+    embed.add_field(name="Prompt", value=preview(prompt, 200) or "—", inline=False)
+    return fit_embed(embed)
 
 
 class PreviewButton(
@@ -228,26 +256,26 @@ async def press(
     """A press on Confirm or Cancel."""
     preview = book.get(preview_id)
     if preview is None:  # lapsed long ago, or shown before a restart
-        await _replace(interaction, closed_text(State.LAPSED.value))
+        await _replace(interaction, said.closed(State.LAPSED.value))
         return
     if interaction.user.id != preview.user_id:
         await interaction.response.send_message(
-            not_yours_text(preview.user_id),
+            said.not_yours(preview.user_id),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
         return
     if not book.answer(preview, State.CONFIRMED if confirm else State.CANCELLED):
         if preview.state is State.LAPSED:
-            await _replace(interaction, closed_text(State.LAPSED.value))
+            await _replace(interaction, said.closed(State.LAPSED.value))
         else:
             await interaction.response.send_message(
-                answered_text(preview.state.value), ephemeral=True
+                said.answered(preview.state.value), ephemeral=True
             )
         return
     if not confirm:
         log.info("job=%s preview cancelled", preview.id)
-        await _replace(interaction, closed_text(State.CANCELLED.value))
+        await _replace(interaction, said.closed(State.CANCELLED.value))
         return
     log.info("job=%s preview confirmed", preview.id)
     try:

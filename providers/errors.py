@@ -99,16 +99,46 @@ class OutcomeUnknown(UpstreamError):
 
 
 class UserFacingError(BotError):
-    """A member's refusal (the errors family's MEMBER audience); presentation/sentences.py
-    words those that carry their facts, ``message`` is the sentence of the others."""
+    """A member's refusal (the errors family's MEMBER audience). It carries the facts, never
+    the words: presentation/sentences/ writes the sentence the member reads.
+
+    Each refusal is its own class and names its facts as annotations; they are given as
+    keywords and become attributes (``PromptTooLong(model=..., length=..., limit=...)``). A
+    fact without a class default must be given and an unknown one is refused, so a raise site
+    cannot drift from what its sentence reads. ``str()`` is the class and its facts, for logs.
+    """
 
     audience = Audience.MEMBER
     refusal = True
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or type(self).__name__)
-        self.message = message
+    def __init__(self, **facts: object) -> None:
+        expected = _fact_names(type(self))
+        unknown = set(facts) - expected
+        missing = {name for name in expected - set(facts) if not hasattr(type(self), name)}
+        if unknown or missing:
+            raise TypeError(
+                f"{type(self).__name__}: unknown facts {sorted(unknown)}, "
+                f"missing facts {sorted(missing)}"
+            )
+        shown = ", ".join(f"{name}={value!r}" for name, value in facts.items())
+        super().__init__(f"{type(self).__name__}({shown})")
+        self.__dict__.update(facts)
+
+    @property
+    def facts(self) -> dict[str, object]:
+        """Every fact, given or defaulted (what the sentence may read)."""
+        return {name: getattr(self, name) for name in _fact_names(type(self))}
+
+
+def _fact_names(cls: type) -> set[str]:
+    return {
+        name
+        for klass in cls.__mro__
+        if isinstance(klass, type) and issubclass(klass, UserFacingError)
+        for name, hint in vars(klass).get("__annotations__", {}).items()
+        if not str(hint).startswith(("ClassVar", "typing.ClassVar"))
+    }
 
 
 class InvalidRequest(UserFacingError):
-    """An option or attachment the chosen model does not accept."""
+    """An option, attachment or value the request may not have."""

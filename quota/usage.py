@@ -65,6 +65,18 @@ class Export:
     stopped_at: float | None  # the time of the first entry left out (the file was full)
 
 
+class NotADay(InvalidRequest):
+    """A day typed by a moderator that is not YYYY-MM-DD."""
+
+    option: str  # the command option it was typed in
+    text: str  # what was typed
+
+
+class DaysReversed(InvalidRequest):
+    since: date
+    until: date
+
+
 def _midnight(when: float) -> float:
     day = datetime.fromtimestamp(when, UTC).date()
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
@@ -77,19 +89,13 @@ def parse_day(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidRequest(
-            f"`{option}` must be a date written YYYY-MM-DD, like 2025-01-31 (got "
-            f"`{text.strip()[:20]}`). Nothing was exported."
-        ) from None
+        raise NotADay(option=option, text=text.strip()) from None
 
 
 def day_range(since: date | None, until: date | None) -> tuple[float | None, float | None]:
     """[since 00:00 UTC, the day after until 00:00 UTC): both days are included."""
     if since is not None and until is not None and since > until:
-        raise InvalidRequest(
-            f"`since` ({since.isoformat()}) is after `until` ({until.isoformat()}). Nothing "
-            "was exported."
-        )
+        raise DaysReversed(since=since, until=until)
     return export.day_bounds(since, until)
 
 

@@ -338,3 +338,119 @@ def test_a_script_block_is_not_an_import(tmp_path):
         {"bot.py": "def main():\n    import cogs.x\n", "cogs/x.py": "import bot\n"},
     )
     assert len(import_loops(bot_imports(root), bot_nodes(root)[0] | {"bot"})) == 1
+
+
+# --- the words members read are written in presentation/ only ------------------------------
+
+RAISING_LAYERS = ("jobs", "quota", "providers", "db")  # where errors are raised, never worded
+
+
+def _worded(node: ast.expr, namespace: dict) -> bool:
+    """A string with words in it: an f-string, a literal with a space, or a module constant
+    that is one. Keywords and codes (``aspect_ratio``, ``timeout``) have no space."""
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return any(c.isspace() for c in node.value.strip())
+    if isinstance(node, ast.Name) and isinstance(namespace.get(node.id), str):
+        return any(c.isspace() for c in namespace[node.id].strip())
+    if isinstance(node, ast.Dict):  # a Failure's facts
+        return any(_worded(value, namespace) for value in node.values)
+    if isinstance(node, ast.BinOp | ast.IfExp):
+        return any(_worded(child, namespace) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def _resolve(node: ast.expr, namespace: dict) -> object:
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, namespace)
+        return getattr(owner, node.attr, None) if owner is not None else None
+    return None
+
+
+def sentences_written(tree: ast.AST, namespace: dict, where: str) -> list[str]:
+    """Each call that hands a member's refusal (a UserFacingError) or a job's Failure a
+    sentence instead of facts. The provider errors are not among them: their message is the
+    provider's own words for the log, quoted to the member only after "rejected the
+    request:" by presentation/sentences/failures.py."""
+    from jobs.records import Failure
+    from providers.errors import UserFacingError
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = _resolve(node.func, namespace)
+        member_facing = callee is Failure or (
+            isinstance(callee, type) and issubclass(callee, UserFacingError)
+        )
+        if not member_facing:
+            continue
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if any(_worded(argument, namespace) for argument in arguments):
+            found.append(f"{where}:{node.lineno}: {ast.unparse(node)[:120]}")
+    return found
+
+
+def test_members_sentences_are_written_in_presentation_not_where_errors_are_raised():
+    import importlib
+
+    found = []
+    for package in RAISING_LAYERS:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            module = importlib.import_module(dotted.removesuffix(".__init__"))
+            tree = ast.parse(path.read_text())
+            found += sentences_written(tree, vars(module), str(path.relative_to(ROOT)))
+    assert not found, (
+        "a member's sentence written where the error is raised; give the error its facts "
+        "and word it in presentation/sentences/:\n" + "\n".join(found)
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'raise InvalidRequest(f"`{model}` needs an input image.")',
+        'raise PromptTooLong(model=m, length=n, limit="at most 20 characters")',
+        "raise PromptEmpty(WORDS)",
+        'return Failure("internal", {"detail": "Something went wrong. Sorry!"})',
+    ],
+)
+def test_a_sentence_handed_to_a_members_error_is_found(source):
+    from jobs.errors import InvalidRequest, PromptEmpty, PromptTooLong
+    from jobs.records import Failure
+
+    namespace = {
+        "InvalidRequest": InvalidRequest,
+        "PromptTooLong": PromptTooLong,
+        "PromptEmpty": PromptEmpty,
+        "Failure": Failure,
+        "WORDS": "The prompt is empty.",
+    }
+    tree = ast.parse(f"def f():\n    {source}\n")
+    assert len(sentences_written(tree, namespace, "jobs/x.py")) == 1
+
+
+def test_facts_codes_and_the_providers_own_words_are_not_sentences():
+    from jobs.errors import ChoiceNotOffered, PriceUnavailable
+    from jobs.records import Failure, FailureCode
+    from providers.errors import BadRequest
+
+    namespace = {
+        "ChoiceNotOffered": ChoiceNotOffered,
+        "PriceUnavailable": PriceUnavailable,
+        "Failure": Failure,
+        "FailureCode": FailureCode,
+        "BadRequest": BadRequest,
+    }
+    source = (
+        "def f():\n"
+        '    ChoiceNotOffered(model=m, option="aspect_ratio", value=v, allowed=("1:1",))\n'
+        '    PriceUnavailable(provider=p, model=m, reason="timeout")\n'
+        '    Failure(FailureCode.REJECTED, {"provider": p, "detail": clean(text)})\n'
+        '    BadRequest(f"unknown model {m!r}", provider=p)\n'
+    )
+    assert sentences_written(ast.parse(source), namespace, "jobs/x.py") == []

@@ -15,7 +15,7 @@ import pytest
 
 from bot import EXTENSIONS, BananaBot
 from jobs.media import MediaFile
-from jobs.records import Job, JobState
+from jobs.records import Failure, Job, JobState
 from presentation.delivery import mention_only
 from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import balance_embed, job_card, running_jobs_text
@@ -49,7 +49,7 @@ def worst_job(**changes) -> Job:
         deadline_at=1.0,
         updated_at=0.0,
         progress=57,
-        failure=ERROR_10K,
+        failure=Failure.from_stored(ERROR_10K),  # a row from before failures were facts
     )
     return dataclasses.replace(job, **changes)
 
@@ -182,12 +182,13 @@ def test_balances_and_running_jobs_are_taken():
 def test_refusals_that_echo_what_was_typed_are_taken():
     from jobs.errors import InvalidRequest
     from jobs.validation import build_request
+    from presentation.sentences import for_member
     from providers.sandbox import SandboxProvider
 
     spec = next(m for m in SandboxProvider().models() if m.kind is Kind.IMAGE)
     with pytest.raises(InvalidRequest) as refused:
         build_request(spec, prompt="x", aspect_ratio="r" * 6000)
-    assert_taken(body_of(clip(refused.value.message, CONTENT_MAX), []))
+    assert_taken(body_of(clip(for_member(refused.value), CONTENT_MAX), []))
 
 
 def test_autocomplete_answers_are_taken():
@@ -229,10 +230,10 @@ def test_the_usage_chart_message_is_taken_whatever_the_report():
 
 @pytest.mark.parametrize("reason", ["threshold", "half"])
 def test_the_cost_preview_and_its_answers_are_taken(reason):
-    from presentation import preview_text
-    from presentation.preview import preview_view
+    from presentation.preview import preview_embed, preview_view
+    from presentation.sentences import preview as said
 
-    embed = preview_text.preview_embed(
+    embed = preview_embed(
         what="images",
         model=LONG_MODEL,
         provider="n" * 100,
@@ -247,9 +248,9 @@ def test_the_cost_preview_and_its_answers_are_taken(reason):
     view = preview_view("f" * 32)  # the longest preview id the buttons accept
     assert_taken(body_of(None, [embed], view=view))  # ephemeral first answer
     assert_taken(body_of(None, [embed], view=view), creating=False)  # after a deferral
-    texts = [preview_text.not_yours_text(10**19)]
-    texts += [preview_text.closed_text(s) for s in ("cancelled", "lapsed")]
-    texts += [preview_text.answered_text(s) for s in ("confirmed", "cancelled", "lapsed", "x")]
+    texts = [said.not_yours(10**19)]
+    texts += [said.closed(s) for s in ("cancelled", "lapsed")]
+    texts += [said.answered(s) for s in ("confirmed", "cancelled", "lapsed", "x")]
     for text in texts:
         body = body_of(text, [])
         body["components"] = []  # the preview's buttons go when it is answered

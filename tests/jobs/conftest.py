@@ -27,6 +27,7 @@ from jobs.media import MediaFile
 from jobs.records import Job, JobState
 from jobs.store import JobStore
 from jobs.timebase import FastTimebase
+from presentation.sentences import job_failure
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import GenerationRequest, Kind, Media, Provider, ProviderConfig
 from providers.nananobanana import NanaNoBananaProvider
@@ -145,7 +146,7 @@ class RecordingNotifier:
         self.announced.append((job.id, message_id))
 
     async def failed(self, job: Job) -> None:
-        self.failures.append((job.id, job.failure))
+        self.failures.append((job.id, job_failure(job.failure)))  # as the member reads it
 
     def delivered(self, job_id: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.job_id == job_id]
@@ -320,8 +321,9 @@ class Harness:
         stored = await self.job(job.id)
         assert stored.state is JobState.FAILED
         assert stored.charged is None
-        assert self.notifier.failed_with(job.id) == [stored.failure]
-        assert stored.failure and not stored.failure.startswith(("HTTP", "{"))
+        said = job_failure(stored.failure)
+        assert self.notifier.failed_with(job.id) == [said]
+        assert said and not said.startswith(("HTTP", "{", "The job failed."))
         assert self.notifier.delivered(job.id) == []
         assert await self.ledger_rows(job.id) == [
             ("reserve", job.reserved),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from jobs.models import ModelChooser
+from presentation.sentences import for_member
 from providers.base import ModelSpec
 from providers.registry import ModelNotAllowed, ProviderRegistry
 from settings import load_settings
@@ -75,4 +76,4 @@ def test_a_default_its_command_can_never_run_is_reported_at_start(registry):
         },
     )
     ((variable, why),) = chooser.unusable_defaults()
-    assert variable == "DEFAULT_ANIMATE_MODEL" and "`no-such-model`" in why
+    assert variable == "DEFAULT_ANIMATE_MODEL" and "`no-such-model`" in for_member(why)

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from jobs.errors import InvalidRequest
+from presentation.sentences import for_member
 from quota import export
 from quota.usage import MODELS_SHOWN, OTHER, UsageService, day_range, parse_day
 from tests.quota.helpers import T0, make_job, refund_job, settle_job
@@ -74,10 +75,12 @@ async def test_models_past_the_shown_ones_are_stacked_as_other(db, quota, clock)
 def test_dates_are_checked_and_both_days_included():
     assert parse_day(" 2024-05-15 ", "since") == date(2024, 5, 15)
     assert parse_day(None, "since") is None
-    with pytest.raises(InvalidRequest, match="`until` must be a date written YYYY-MM-DD"):
+    with pytest.raises(InvalidRequest) as refused:
         parse_day("15/05/2024", "until")
-    with pytest.raises(InvalidRequest, match="is after"):
+    assert "`until` must be a date written YYYY-MM-DD" in for_member(refused.value)
+    with pytest.raises(InvalidRequest) as refused:
         day_range(date(2024, 5, 16), date(2024, 5, 15))
+    assert "is after" in for_member(refused.value)
     assert day_range(date(2024, 5, 15), date(2024, 5, 15)) == (MIDNIGHT, MIDNIGHT + DAY)
 
 
