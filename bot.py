@@ -25,6 +25,7 @@ from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.errors import UserFacingError
+from jobs.history import MemberJobs
 from jobs.metrics import Metrics
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
@@ -47,6 +48,8 @@ EXTENSIONS = (
     "cogs.image",
     "cogs.video",
     "cogs.results",
+    "cogs.edit",
+    "cogs.history",
     "cogs.credits",
     "cogs.quota",
     "cogs.settings",
@@ -198,6 +201,8 @@ class BananaBot(commands.Bot):
             fetcher=self.fetcher,
             metrics=self.metrics,
         )
+        # a member's own jobs, read back (/history, /show, the Edit button)
+        self.member_jobs = MemberJobs(self.engine.jobs, self.fetcher, self.registry.providers)
         self.metrics.collectors.append(self._collect_metrics)
         if self.callbacks:
             await self.callbacks.start()
