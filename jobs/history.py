@@ -101,14 +101,17 @@ class MemberJobs:
         return await self._fetch(job, job.media, limit)
 
     async def _fetch(self, job: Job, media: Sequence[Media], limit: int) -> Fetched:
-        """A URL only the job's provider can open (the sandbox's) needs that provider still
-        enabled; without it the URL counts as not fetched."""
+        """Links count only for files too large to upload here (they were found); a URL only
+        the job's provider can open (the sandbox's) needs that provider still enabled."""
         provider = self._providers.get(job.provider)
         usable = [m for m in media if provider is not None or _is_http(m.url)]
         if not usable:
             return Fetched(unfetched=len(media))
         fetched = await self._fetcher.fetch_all(job.id, job.kind, usable, limit, provider)  # type: ignore[arg-type]
         fetched.unfetched += len(media) - len(usable)
+        if not fetched.oversized:  # a link kept only because its download failed may be dead
+            fetched.unfetched += len(fetched.links)
+            fetched.links = []
         return fetched
 
 

@@ -51,7 +51,7 @@ async def test_edit_opens_a_form_and_runs_image_with_the_result_as_reference(wor
         edited = await world.result_message(user=BOB)
         await world.idle(bot)
 
-        ((name, data),) = edited.files.items()
+        ((_, data),) = edited.files.items()
         assert data.startswith(PNG_MAGIC)
         assert "make it purple" in edited.embeds[0]["description"]
         assert button(edited, "bb:edit:")  # an edit can be edited again
