@@ -9,7 +9,7 @@ import httpx
 
 from db.ledger import consistency_problems
 from jobs.download import MediaFetcher
-from tests.e2e.conftest import ALICE, BOB, CHANNEL, GUILD, MOD
+from tests.e2e.conftest import ALICE, BOB, CHANNEL, GUILD, LOG_CHANNEL, MOD
 from tests.e2e.stored import store_history
 
 CDN = "https://cdn.discordapp.test"
@@ -43,6 +43,12 @@ def cdn_fetcher(world) -> tuple[MediaFetcher, CdnRoute]:
     return MediaFetcher(trusted_origins=trusted, transport=route), route
 
 
+async def first_followup(world, rec):
+    return await world.fake.wait_until(
+        lambda: rec.followups and rec.followups[0], timeout=15, what="the followup"
+    )
+
+
 def button(message, prefix: str) -> str:
     ids = [c["custom_id"] for row in message.components for c in row["components"]]
     return next(i for i in ids if i.startswith(prefix))
@@ -67,7 +73,7 @@ async def test_show_reposts_an_own_job_to_the_member_with_working_buttons(world)
         rec = await world.slash("show", {"job": job_id})
         deferral = await world.fake.wait_for_callback(rec)
         assert deferral.type == 5 and deferral.ephemeral  # nothing public until it is ready
-        shown = await world.fake.wait_until(lambda: rec.followups and rec.followups[0])
+        shown = await first_followup(world, rec)
         assert shown.ephemeral and shown.pings()["users"] == set()
         assert shown.content.startswith(f"Job `{job_id}`, made <t:")
         ((_, data),) = shown.files.items()
@@ -102,7 +108,7 @@ async def test_show_public_posts_in_the_channel_and_its_edit_button_works(world)
         assert not posted.ephemeral and posted.interaction_id is None  # a channel message
         assert posted.pings() == {"users": set(), "roles": set(), "everyone": False}
         assert posted.files and posted.id != result.id
-        note = await world.fake.wait_until(lambda: rec.followups and rec.followups[0])
+        note = await first_followup(world, rec)
         assert note.ephemeral
         assert f"https://discord.com/channels/{GUILD}/{CHANNEL}/{posted.id}" in note.content
 
@@ -136,7 +142,7 @@ async def test_another_members_job_is_refused_to_a_member_and_shown_to_a_moderat
 
         rec = await world.slash("show", {"job": job_id}, user=MOD)
         await world.fake.wait_for_callback(rec)
-        shown = await world.fake.wait_until(lambda: rec.followups and rec.followups[0])
+        shown = await first_followup(world, rec)
         assert shown.ephemeral and shown.files and button(shown, "bb:reroll:")
         assert len(world.nananobanana.records) == 1
         assert (await bot.quota.balance(GUILD, MOD)).used == 0
@@ -157,7 +163,7 @@ async def test_unknown_and_unfinished_jobs_are_refused_saying_why(world):
         # a completed job whose message is gone and whose stored link no longer answers
         rec = await world.slash("show", {"job": first.id})
         await world.fake.wait_for_callback(rec)
-        said = await world.fake.wait_until(lambda: rec.followups and rec.followups[0])
+        said = await first_followup(world, rec)
         assert said.ephemeral and not said.files
         assert said.content.startswith(f"The files of job `{first.id}` can no longer be fetched")
 
@@ -170,14 +176,14 @@ async def test_a_deleted_result_is_shown_from_the_stored_media_until_that_is_gon
 
         rec = await world.slash("show", {"job": job_id})
         await world.fake.wait_for_callback(rec)
-        shown = await world.fake.wait_until(lambda: rec.followups and rec.followups[0])
+        shown = await first_followup(world, rec)
         assert shown.files and button(shown, "bb:edit:")
         assert len(world.nananobanana.file_headers) == reads + 1  # the provider's link
 
         world.nananobanana.files.clear()  # and now the provider's link has expired
         rec = await world.slash("show", {"job": job_id})
         await world.fake.wait_for_callback(rec)
-        said = await world.fake.wait_until(lambda: rec.followups and rec.followups[0])
+        said = await first_followup(world, rec)
         assert said.ephemeral and not said.files
         assert "the result message is gone and the provider's links have expired" in said.content
 
@@ -213,3 +219,25 @@ async def test_the_job_option_offers_the_members_own_finished_jobs_newest_first(
             GUILD, CHANNEL, BOB, "show", {"job": ""}, focused="job"
         )
         assert len(bobs) == 1 and bobs[0]["value"] != job_id
+
+
+async def test_a_public_show_keeps_to_the_channels_settings(world):
+    fetcher, _ = cdn_fetcher(world)
+    async with world.bot(fetcher=fetcher) as bot:
+        job_id, _ = await made(world, bot)
+        rec = await world.slash(
+            "settings", {"channel": LOG_CHANNEL, "allowed": True}, subcommand="channel", user=MOD
+        )
+        await world.fake.wait_for_callback(rec)  # generation now belongs in the log channel
+
+        rec = await world.slash("show", {"job": job_id, "public": True})
+        refusal = await world.fake.wait_for_callback(rec)
+        assert refusal.ephemeral and "can't be made in this channel" in refusal.content
+        assert f"<#{LOG_CHANNEL}>" in refusal.content
+        posted = [m for m in world.fake.channel_messages(CHANNEL) if m.interaction_id is None]
+        assert len(posted) == 1  # the original result only
+
+        rec = await world.slash("show", {"job": job_id})  # to herself: nothing is posted here
+        await world.fake.wait_for_callback(rec)
+        shown = await first_followup(world, rec)
+        assert shown.ephemeral and shown.files
