@@ -18,12 +18,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from jobs.errors import NotAllowed
+from jobs.models import COMMANDS
 from jobs.ttlcache import TTLCache
 from presentation.discord_limits import fit_embed
 from presentation.embeds import balance_embed, running_jobs_text
-from presentation.launch import choose_model
 from presentation.permissions import is_moderator
-from providers.base import Kind, Provider
+from providers.base import Provider
 from quota.server_settings import GuildPolicy
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class CreditsCog(commands.Cog):
         target = user or interaction.user
         own = target.id == interaction.user.id
         moderator = await is_moderator(
-            interaction, self.bot.db, self.bot.settings.moderator_role_ids
+            interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
         )
         if not own and not moderator:
             raise NotAllowed("Only moderators can look at someone else's credits.")
@@ -69,7 +69,7 @@ class CreditsCog(commands.Cog):
         roles = [r.id for r in getattr(target, "roles", [])]
         balance = await self.bot.quota.balance(guild_id, target.id, roles)
         embed = balance_embed(target, balance, own=own)
-        running = await self.bot.engine.jobs.running_for_member(guild_id, target.id)
+        running = await self.bot.jobs.running_for_member(guild_id, target.id)
         if running:
             embed.add_field(name="Running now", value=running_jobs_text(running), inline=False)
         policy = await self.bot.server_settings.policy(guild_id)
@@ -87,16 +87,10 @@ class CreditsCog(commands.Cog):
         """Each command's default model in this server and its price with default options,
         from the cache."""
         lines = []
-        for command_kind, kind, image_input in (
-            ("image", Kind.IMAGE, None),
-            ("video", Kind.VIDEO, False),
-            ("animate", Kind.VIDEO, True),
-        ):
+        for command_kind in COMMANDS:
             command = f"/{command_kind}"
             try:
-                spec = choose_model(
-                    self.bot, policy, None, kind, command_kind=command_kind, image_input=image_input
-                )
+                spec = self.bot.models.choose(command_kind, policy)
             except LookupError:
                 continue
             cost = self.bot.price_hints.get(spec)

@@ -19,12 +19,12 @@ from discord.ext import commands
 
 from cogs.options import source_image
 from jobs.errors import InvalidRequest
-from jobs.history import Job
+from jobs.records import Job
 from jobs.validation import InputImage, build_request, fits
 from presentation.bot_permissions import require_channel_permissions
 from presentation.discord_limits import TEXT_INPUT_VALUE_MAX
-from presentation.launch import admit, choose_model, start_generation
-from providers.base import Kind, ModelSpec
+from presentation.launch import admit, start_generation
+from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ SAMPLE_INSTRUCTION = "edit"  # chooses the model before the member has typed any
 
 
 async def _result_job(bot: BananaBot, job_id: str) -> Job:
-    job = await bot.member_jobs.get(job_id)
+    job = await bot.jobs.get(job_id)
     if job is None:
         raise InvalidRequest("This result is no longer known to the bot, so it cannot be reused.")
     return job
@@ -62,29 +62,19 @@ def edit_plan(
 
     The result's own model when it takes reference images and is still enabled and allowed
     here, keeping the result's shape and quality (one image: an edit of one picture);
-    otherwise the model /image itself would choose for a prompt with a reference image (the
-    server's default, the operator's, or the first allowed model that takes one), with that
-    model's defaults."""
+    otherwise the model /image itself would choose for a prompt with a reference image
+    (jobs/models.py: the server's default, the operator's, or the first allowed model that
+    takes one), with that model's defaults."""
     images = [("reference", reference)]
-    try:
-        same = bot.registry.resolve(
-            f"{job.provider}:{job.model}", Kind.IMAGE, allowed=policy.allows
-        )
-    except LookupError:
+    try:  # as if the member named the result's model, with a reference image
+        same = bot.models.choose("image", policy, named=f"{job.provider}:{job.model}", images=True)
+    except LookupError:  # gone, no longer allowed here, or it takes no reference image
         same = None
-    if same is not None and same.image_input:
+    if same is not None:
         kept = {name: getattr(job.request, name) for name in KEPT_OPTIONS}
         return same, dict(prompt=instruction, images=images, **kept)
     options: dict[str, Any] = dict(prompt=instruction, images=images)
-    spec = choose_model(
-        bot,
-        policy,
-        None,
-        Kind.IMAGE,
-        command_kind="image",
-        image_input=True,
-        accepts=fits(**options),
-    )
+    spec = bot.models.choose("image", policy, images=True, accepts=fits(**options))
     return spec, options
 
 

@@ -18,8 +18,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from jobs.errors import InvalidRequest, NotAllowed
-from jobs.history import Job, JobState
 from jobs.media import MediaFile
+from jobs.records import Job, JobState
 from presentation.bot_permissions import require_channel_permissions
 from presentation.discord_limits import CHOICES_MAX, DEFAULT_UPLOAD_LIMIT
 from presentation.history import (
@@ -74,12 +74,12 @@ class HistoryPageButton(
                     "Only the member who asked for this history can turn its pages; "
                     "/history shows your own."
                 )
-            page = await bot.member_jobs.page(interaction.guild_id or 0, self.user_id, self.page)
+            page = await bot.jobs.member_page(interaction.guild_id or 0, self.user_id, self.page)
             if page.total == 0:
                 await interaction.response.edit_message(content=no_history_text(), embed=None)
                 return
             if not page.exists:  # jobs come and go between presses: the last page there is
-                page = await bot.member_jobs.page(
+                page = await bot.jobs.member_page(
                     interaction.guild_id or 0, self.user_id, page.pages
                 )
             await interaction.response.edit_message(
@@ -107,7 +107,7 @@ class HistoryCog(commands.Cog):
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, PAGE_MAX] = 1
     ) -> None:
         user_id = interaction.user.id
-        found = await self.bot.member_jobs.page(interaction.guild_id or 0, user_id, page)
+        found = await self.bot.jobs.member_page(interaction.guild_id or 0, user_id, page)
         if found.total == 0:
             await interaction.response.send_message(no_history_text(), ephemeral=True)
             return
@@ -125,7 +125,7 @@ class HistoryCog(commands.Cog):
     async def job_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        jobs = await self.bot.member_jobs.finished(
+        jobs = await self.bot.jobs.member_finished(
             interaction.guild_id or 0, interaction.user.id, current, limit=CHOICES_MAX
         )
         return [app_commands.Choice(name=job_choice_name(job), value=job.id) for job in jobs]
@@ -150,9 +150,7 @@ class HistoryCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel_limit = await self._channel_upload_limit(interaction)
         limit = channel_limit if public else interaction.filesize_limit
-        fetched = await self.bot.member_jobs.fetch_media(
-            found, await self._delivered_media(found), limit
-        )
+        fetched = await self.bot.jobs.fetch_again(found, await self._delivered_media(found), limit)
         try:
             if not fetched.files and not fetched.links:
                 raise InvalidRequest(
@@ -188,14 +186,14 @@ class HistoryCog(commands.Cog):
 
     async def _showable(self, interaction: discord.Interaction, job_id: str) -> Job:
         """The job, when this member may show it; otherwise a refusal saying why."""
-        found = await self.bot.member_jobs.get(job_id) if JOB_ID.match(job_id) else None
+        found = await self.bot.jobs.get(job_id) if JOB_ID.match(job_id) else None
         if found is None or found.guild_id != interaction.guild_id:
             raise InvalidRequest(
                 "There is no job with that id in this server. /history lists yours, and the "
                 "job option offers your finished ones."
             )
         if found.user_id != interaction.user.id and not await is_moderator(
-            interaction, self.bot.db, self.bot.settings.moderator_role_ids
+            interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
         ):
             raise NotAllowed(
                 f"Job `{found.id}` belongs to another member; only moderators can show other "

@@ -8,11 +8,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from jobs.history import Job
+from jobs.records import Job
 from jobs.validation import InputImage
 from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
-from presentation.launch import choose_model
-from providers.base import Kind, ModelSpec
+from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
 
 RESULT_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")  # what Animate and Edit work on
@@ -48,39 +47,29 @@ def source_image(message: discord.Message | None, job: Job) -> InputImage | None
     return None
 
 
+def images_given(interaction: discord.Interaction, command: str) -> bool:
+    """Whether the member has given an input image so far, as the command will count it."""
+    namespace = interaction.namespace
+    if command == "image":
+        return any(getattr(namespace, n, None) for n in ("reference", "reference2", "reference3"))
+    if command == "animate":
+        return True
+    return bool(getattr(namespace, "image", None))
+
+
 def chosen_model(
-    interaction: discord.Interaction,
-    kind: Kind,
-    policy: GuildPolicy,
-    *,
-    animate: bool = False,
-    field: str = "",
+    interaction: discord.Interaction, command: str, policy: GuildPolicy, *, field: str = ""
 ) -> ModelSpec | None:
     """The model the command will use given what has been typed so far (or the server's or
     the bot's default), among the models the server allows: without a model named, one that
     offers ``field``, the option being typed, as the command picks one that takes the
     options given."""
-    bot = interaction.client
-    namespace = interaction.namespace
-    name = getattr(namespace, "model", None)
-    if kind is Kind.IMAGE:
-        command_kind = "image"
-        references = ("reference", "reference2", "reference3")
-        image_input = True if any(getattr(namespace, n, None) for n in references) else None
-    elif animate:
-        command_kind = "animate"
-        image_input = True
-    else:
-        command_kind = "video"
-        image_input = bool(getattr(namespace, "image", None))  # as /video decides
     try:
-        return choose_model(
-            bot,  # type: ignore[arg-type]
+        return interaction.client.models.choose(  # type: ignore[attr-defined]
+            command,
             policy,
-            name,
-            kind,
-            command_kind=command_kind,
-            image_input=image_input,
+            named=getattr(interaction.namespace, "model", None),
+            images=images_given(interaction, command),
             accepts=(lambda spec: bool(getattr(spec, field))) if field else None,
         )
     except LookupError:
@@ -91,8 +80,9 @@ async def server_policy(interaction: discord.Interaction) -> GuildPolicy:
     return await interaction.client.server_settings.policy(interaction.guild_id or 0)  # type: ignore[attr-defined]
 
 
-def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autocomplete:
-    """Models of ``kind``: label shows name, provider and default cost; value is pinned."""
+def model_autocomplete(command: str) -> Autocomplete:
+    """The models ``command`` can run here: label shows name, provider and default cost;
+    value is pinned."""
 
     async def complete(
         interaction: discord.Interaction, current: str
@@ -101,9 +91,7 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
         needle = current.strip().lower()
         policy = await server_policy(interaction)
         choices = []
-        for spec in bot.registry.models(kind, image_input=image_input):  # type: ignore[attr-defined]
-            if not policy.allows(spec):
-                continue  # the server does not allow it: the command would refuse it
+        for spec in bot.models.offered(command, policy):  # type: ignore[attr-defined]
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
@@ -125,12 +113,12 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
     return complete
 
 
-def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Autocomplete:
+def option_autocomplete(command: str, field: str) -> Autocomplete:
     """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
 
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice]:
         policy = await server_policy(interaction)
-        spec = chosen_model(interaction, kind, policy, animate=animate, field=field)
+        spec = chosen_model(interaction, command, policy, field=field)
         if spec is None:
             return []
         needle = str(current).strip().lower()

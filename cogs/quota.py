@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from jobs.errors import InvalidRequest, NotAllowed
-from presentation import audit, charts
+from presentation import charts
 from presentation.discord_limits import CONTENT_MAX, DEFAULT_UPLOAD_LIMIT, clip, fit_embed
 from presentation.embeds import balance_embed, plural
 from presentation.permissions import (
@@ -52,7 +52,9 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await is_moderator(interaction, self.bot.db, self.bot.settings.moderator_role_ids):
+        if not await is_moderator(
+            interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
+        ):
             raise ModeratorOnly(ONLY_MODERATORS)
         return True
 
@@ -66,9 +68,9 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         )
         line = f"🛡️ <@{interaction.user.id}> {text}"
         guild_id = interaction.guild_id or 0
-        await audit.record(self.bot, self.bot.db, guild_id, line)
+        await self.bot.audit.record(guild_id, line)
         if also_to is not None:
-            await audit.record(self.bot, self.bot.db, guild_id, line, channel_id=also_to)
+            await self.bot.audit.record(guild_id, line, channel_id=also_to)
 
     @staticmethod
     def _require_manage_server(interaction: discord.Interaction) -> None:

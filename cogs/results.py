@@ -15,8 +15,8 @@ import discord
 
 from cogs.edit import EditButton
 from cogs.options import source_image
-from db.jobs import Job
 from jobs.errors import InvalidRequest
+from jobs.records import Job
 from presentation.launch import admit, start_generation
 from providers.base import Kind
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 async def _stored_job(bot: BananaBot, job_id: str) -> Job:
-    job = await bot.engine.jobs.get(job_id)
+    job = await bot.jobs.get(job_id)
     if job is None:
         raise InvalidRequest("This result is no longer known to the bot, so it cannot be reused.")
     return job

@@ -24,16 +24,23 @@ import math
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
 from jobs import failures
 from jobs.download import Fetched, MediaFetcher
 from jobs.follow import FollowPlan, StatusScheduler, status_rate
 from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
-from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
+from jobs.policy import (  # also imported from here by the bot and tests
+    SLOT_LOOK_SECONDS,
+    STOP_POLL_SECONDS,
+    UNKNOWN_TYPICAL_SECONDS,
+    EnginePolicy,
+)
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
 from providers.errors import (
@@ -43,12 +50,8 @@ from providers.errors import (
     RequestNotSent,
     UpstreamError,
 )
-from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
-
-STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
-UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
 
 
 def backoff(attempt: int, policy: EnginePolicy) -> float:
@@ -66,6 +69,16 @@ def safe_to_resubmit(exc: ProviderError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
 
 
+class Credits(Protocol):
+    """What the engine needs of the credit ledger (quota.service.QuotaService): closing a
+    job's reservation inside the transaction that records the job's end. A protocol, so the
+    engine does not import the service that stores its jobs."""
+
+    async def settle(self, job: Job, charged: int, *, conn: Any = None) -> int: ...
+
+    async def refund(self, job: Job, reason: str, *, conn: Any = None) -> bool: ...
+
+
 def bot_credits(provider_credits: float, rate: float) -> int:
     return max(0, math.ceil(round(provider_credits * rate, 6)))
 
@@ -75,7 +88,7 @@ class JobEngine:
         self,
         *,
         db: Database,
-        quota: QuotaService,
+        quota: Credits,
         providers: dict[str, Provider],
         notifier: Notifier,
         max_in_flight: dict[str, int | None] | None = None,
@@ -169,6 +182,10 @@ class JobEngine:
     @property
     def accepting(self) -> bool:
         return self._accepting
+
+    def credit_rate(self, provider_id: str) -> float:
+        """Bot credits per provider credit: the one table settling and pricing both read."""
+        return self.credit_rates.get(provider_id, 1.0)
 
     @property
     def alive(self) -> bool:
@@ -342,7 +359,7 @@ class JobEngine:
         try:
             while not acquire.done():
                 await self._progress(job, force=False)
-                done, _ = await asyncio.wait({acquire}, timeout=1.0)
+                done, _ = await asyncio.wait({acquire}, timeout=SLOT_LOOK_SECONDS)
                 if not done and self.time.now() - waited_since > self.policy.queue_wait_max:
                     acquire.cancel()
                     await self._fail(
@@ -355,7 +372,7 @@ class JobEngine:
             raise
         await self._hold_if_stopping()
 
-        deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
+        deadline = self.policy.deadline(job.kind)
         failed_attempts = 0  # transient errors: bounded by policy.submit_attempts
         refusals = 0  # 429s: nothing was created, so they are waited out like the queue
         while True:
@@ -531,11 +548,14 @@ class JobEngine:
 
     async def _deliver(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)
-        rate = self.credit_rates.get(job.provider, 1.0)
-        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
+        charge = (
+            bot_credits(job.provider_cost, self.credit_rate(job.provider))
+            if job.provider_cost is not None
+            else job.reserved
+        )
         if job.result_message_id is None:
             await self._progress(job, force=True)  # "downloading and posting"
-            job.charged = min(charge, job.cost)  # shown in the result; stored when settled
+            job.charged = min(charge, job.reserved)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
             fetched = await self.fetcher.fetch_all(job.id, job.kind, job.media, limit, provider)
             try:
@@ -572,7 +592,7 @@ class JobEngine:
                 charged=charged,
                 finished_at=self.time.now(),
             )
-        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.cost)
+        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.reserved)
         try:
             await self.notifier.result_posted(job, job.result_message_id or 0)
         except Exception:  # cosmetic: the result is out, its id stored and the job settled
@@ -614,7 +634,7 @@ class JobEngine:
                 error=error[:500],
                 finished_at=self.time.now(),
             )
-        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.cost, error[:200])
+        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.reserved, error[:200])
         try:
             await self.notifier.failed(job)
         except Exception:

@@ -1,28 +1,45 @@
-"""Refusals a member can meet before a job starts. Each message is a finished sentence that
-says what was wrong and what is allowed; the cogs show it ephemerally as it is."""
+"""Refusals a member can meet before a job starts, in the one error family (errors.BotError).
+
+Each says what was wrong; presentation/sentences.py turns it into the sentence the member
+reads. Classes that carry their facts (TooManyJobs, InsufficientCredits) are worded there;
+``message`` holds the sentence of those still worded where they are raised."""
 
 from __future__ import annotations
 
+from datetime import datetime
 
-class UserFacingError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+from providers.errors import InvalidRequest, UserFacingError
 
-
-class InvalidRequest(UserFacingError):
-    """An option or attachment the chosen model does not accept."""
+__all__ = [
+    "InsufficientCredits",
+    "InvalidRequest",
+    "NotAllowed",
+    "PriceUnavailable",
+    "TooManyJobs",
+    "UserFacingError",
+]
 
 
 class InsufficientCredits(UserFacingError):
-    def __init__(self, message: str, *, cost: int, left: int) -> None:
-        super().__init__(message)
+    """The job costs more than the member has left; nothing was reserved."""
+
+    def __init__(
+        self, *, cost: int, left: int, reserved: int = 0, resets_at: datetime | None = None
+    ) -> None:
+        super().__init__()
         self.cost = cost
         self.left = left
+        self.reserved = reserved  # held by the member's running jobs
+        self.resets_at = resets_at  # when the period's allowance comes back, if it does
 
 
 class TooManyJobs(UserFacingError):
     """The member already has MAX_JOBS_PER_USER jobs running."""
+
+    def __init__(self, *, running: int, limit: int) -> None:
+        super().__init__()
+        self.running = running
+        self.limit = limit
 
 
 class NotAllowed(UserFacingError):

@@ -18,8 +18,8 @@ from providers.errors import (
 )
 
 if TYPE_CHECKING:
-    from db.jobs import Job
     from jobs.policy import EnginePolicy
+    from jobs.records import Job
 
 _MAX_PROVIDER_WORDS = 200
 
@@ -63,7 +63,7 @@ def task_failed(job: Job, status: TaskStatus) -> str:
 
 def deadline(job: Job, policy: EnginePolicy, *, offline: bool = False) -> str:
     """Nothing is cancelled at the provider (no API offers it): the bot stops waiting."""
-    limit = policy.video_deadline if job.kind == "video" else policy.image_deadline
+    limit = policy.deadline(job.kind)
     if limit < 90:
         span = f"{round(limit)} second{'s' if round(limit) != 1 else ''}"
     else:

@@ -15,10 +15,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-RECENT_SECONDS = 300.0  # requests this old or newer make the error rate and latency shown
-MAX_SAMPLES = 200  # newest requests kept per provider: a busy provider's window stays small
-PAUSE_AFTER_FAILURES = 5  # failed requests in a row that pause a provider
-PAUSE_SECONDS = 30.0  # how long a paused provider gets no new job while another can take it
+from jobs.policy import (  # the package's tunables
+    MAX_SAMPLES,
+    PAUSE_AFTER_FAILURES,
+    PAUSE_SECONDS,
+    RECENT_SECONDS,
+)
+
 NO_ANSWER = frozenset({"timeout", "connect", "transport", "error"})
 ACCOUNT_REFUSED = frozenset({401, 402, 403})  # the key or the account, not the request
 

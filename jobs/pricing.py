@@ -27,16 +27,18 @@ from dataclasses import dataclass
 
 from jobs.engine import bot_credits
 from jobs.errors import InvalidRequest, PriceUnavailable, UserFacingError
+from jobs.policy import (  # the package's tunables
+    PRICE_CACHE_SECONDS,
+    PRICE_CACHE_SIZE,
+    PRICE_FAILURE_SECONDS,
+    PRICE_TIMEOUT,
+)
 from jobs.ttlcache import TTLCache
 from providers.base import GenerationRequest, ModelSpec, Provider
 from providers.errors import BadRequest, ProviderError
 
 log = logging.getLogger(__name__)
 
-PRICE_TIMEOUT = 10.0  # longest one cost preview may take; commands wait for it behind a deferral
-PRICE_CACHE_SECONDS = 600.0  # prices change rarely; ten minutes spares most round trips
-PRICE_CACHE_SIZE = 512  # prices kept; bounded because members choose the options that key them
-PRICE_FAILURE_SECONDS = 30.0  # a failed preview (or the table standing in) is asked again after
 
 PriceKey = tuple[str, GenerationRequest]
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from jobs.health import ProviderHealth
+from jobs.policy import ERROR_RATE_BANDS  # the package's tunables
 from providers.base import ModelSpec
-
-ERROR_RATE_BANDS = (0.1, 0.5)  # below 10 % failing counts as healthy; 50 % and up as failing
 
 
 def _band(error_rate: float | None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import discord
 
-from db.jobs import Job, JobState
+from jobs.records import Job, JobState
 from presentation.discord_limits import fit_embed
 from quota.service import Balance
 
@@ -91,9 +91,10 @@ def job_card(
     what, verb = what_was_made(job)
     if job.state is JobState.FAILED:
         embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
+        held = job.reserved
         embed.description = (
             f"{job.failure or 'The job failed.'}\n"
-            f"Your {plural(job.cost, 'credit')} {'was' if job.cost == 1 else 'were'} returned."
+            f"Your {plural(held, 'credit')} {'was' if held == 1 else 'were'} returned."
         )
     elif job.state is JobState.COMPLETED:
         embed = discord.Embed(title=f"Your {what} {verb} ready", colour=COLOUR_DONE)
@@ -102,7 +103,7 @@ def job_card(
         embed = discord.Embed(title=f"Making your {what}", colour=COLOUR_WORKING)
         embed.description = _stage(job, queue_position, now, typical)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
-    cost = job.charged if job.charged is not None else job.cost
+    cost = job.charged if job.charged is not None else job.reserved
     embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
     if job.state is JobState.QUEUED and queue_position is not None:
         embed.add_field(
@@ -140,7 +141,6 @@ def running_jobs_text(jobs: list[Job]) -> str:
             JobState.DELIVERING: "uploading",
         }.get(job.state, job.state.value)
         bar = f" {job.progress}%" if job.progress is not None else ""
-        lines.append(
-            f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({plural(job.cost, 'credit')})"
-        )
+        held = plural(job.reserved, "credit")
+        lines.append(f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({held})")
     return "\n".join(lines)

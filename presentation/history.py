@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import discord
 
-from jobs.history import PAGE_SIZE, HistoryPage, Job, JobState
+from jobs.records import HistoryPage, Job, JobState
 from presentation.discord_limits import (
     CHOICE_NAME_MAX,
     EMBED_FIELD_VALUE_MAX,
@@ -51,7 +51,7 @@ def cost_text(job: Job) -> str:
         return plural(job.charged, "credit")
     if job.state is JobState.FAILED:
         return "0 credits (refunded)"
-    return f"{plural(job.cost, 'credit')} held"
+    return f"{plural(job.reserved, 'credit')} held"
 
 
 def result_link(job: Job) -> str:
@@ -88,9 +88,8 @@ def history_embed(page: HistoryPage, *, whose: str = "Your") -> discord.Embed:
     embed.description = (
         f"Page {page.number} of {page.pages} · {plural(page.total, 'job')}, newest first"
     )
-    first = (page.number - 1) * PAGE_SIZE + 1
     for offset, job in enumerate(page.jobs):
-        name, value = _job_field(job, first + offset)
+        name, value = _job_field(job, page.first + offset)
         embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text="/show job:<id> posts a finished job again, with its buttons.")
     return fit_embed(embed)

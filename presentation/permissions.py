@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import discord
 
-from db import guilds
-from db.database import Database
+from quota.moderation import ModerationSettings
 
 ONLY_MODERATORS = "Only moderators can use /quota (Manage Server permission or a moderator role)."
 ONLY_SERVER_MANAGERS = (
@@ -17,7 +16,9 @@ ONLY_SERVER_MANAGERS = (
 
 
 async def is_moderator(
-    interaction: discord.Interaction, db: Database, configured_roles: frozenset[int]
+    interaction: discord.Interaction,
+    moderation: ModerationSettings,
+    configured_roles: frozenset[int],
 ) -> bool:
     """Manage Server (or Administrator), a role in MODERATOR_ROLE_IDS, or the /quota modrole."""
     member = interaction.user
@@ -28,7 +29,7 @@ async def is_moderator(
     role_ids = {r.id for r in member.roles}
     if role_ids & configured_roles:
         return True
-    mod_role = (await guilds.get(db, interaction.guild_id or 0)).mod_role_id
+    mod_role = (await moderation.get(interaction.guild_id or 0)).mod_role_id
     return mod_role is not None and mod_role in role_ids
 
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from jobs.errors import InvalidRequest
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import Kind, ModelSpec, Provider
-from providers.http import ProviderHTTP, RequestObserver
+from providers.errors import InvalidRequest
+from providers.http import RequestObserver
 from providers.nananobanana import NanaNoBananaProvider
 from providers.nanobanana import NanoBananaProvider
 from providers.nanobananavideo import NanoBananaVideoProvider
@@ -57,9 +57,6 @@ class ProviderRegistry:
         if settings.sandbox:
             built.append(SandboxProvider(clock=clock))
         return cls(built)
-
-    def __bool__(self) -> bool:
-        return bool(self.providers)
 
     def get(self, provider_id: str) -> Provider | None:
         return self.providers.get(provider_id)
@@ -164,9 +161,8 @@ class ProviderRegistry:
     def observe_requests(self, observer: RequestObserver | None) -> None:
         """Tell ``observer`` of every HTTP request an adapter makes (the bot's metrics)."""
         for provider in self.providers.values():
-            http = getattr(provider, "_http", None)
-            if isinstance(http, ProviderHTTP):
-                http.observer = observer
+            if provider.http is not None:
+                provider.http.observer = observer
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

@@ -37,7 +37,12 @@ BLOCKED_PROMPT = (
 
 
 class ChannelNotAllowed(NotAllowed):
-    """Generation is not allowed in this channel; the message names where it is."""
+    """Generation is not allowed in this channel; ``channels`` are where it is (the sentence,
+    which links them, is presentation/sentences.py's)."""
+
+    def __init__(self, channels: frozenset[int]) -> None:
+        super().__init__()
+        self.channels = channels
 
 
 class PromptBlocked(InvalidRequest):
@@ -114,14 +119,7 @@ class GuildPolicy:
     def check_channel(self, channel_id: int | None, parent_id: int | None = None) -> None:
         if self.channel_allowed(channel_id, parent_id):
             return
-        places = ", ".join(f"<#{c}>" for c in sorted(self.channels)[:20])
-        more = len(self.channels) - 20
-        if more > 0:
-            places += f" and {more} more"
-        raise ChannelNotAllowed(
-            f"Images and videos can't be made in this channel. In this server, use {places}. "
-            "Nothing was charged."
-        )
+        raise ChannelNotAllowed(self.channels)
 
     # --- prompts --------------------------------------------------------------------------
 

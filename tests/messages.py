@@ -8,10 +8,10 @@ What counts as a message:
 - the message argument of every call to an error class in ERROR_CLASSES (``raise
   InvalidRequest(f"...")``), ConfigError's as "VARIABLE problem";
 - the f-string an error class builds in its own ``__init__`` (SchemaTooNew);
-- everything a function in MESSAGE_MODULES returns (jobs/failures.py: why a job failed),
-  and what a message-building function returns or assigns (``_not_enough``);
-- ``message = ...`` in bot.py's error handler, and cli.py's ``fail(...)`` and
-  ``log.error(...)`` lines.
+- everything a function in MESSAGE_MODULES returns or assigns (presentation/sentences.py: the
+  sentences errors become; jobs/failures.py: why a job failed), and what a message-building
+  function returns or assigns;
+- cli.py's ``fail(...)`` and ``log.error(...)`` lines.
 A message argument that only forwards a sentence built elsewhere must be listed in FORWARDS
 with the function that builds it; anything else the collector cannot read fails the test.
 """
@@ -45,7 +45,7 @@ ERROR_CLASSES = frozenset(
         "BotLacksPermissions",
     }
 )
-MESSAGE_MODULES = ("jobs/failures.py",)
+MESSAGE_MODULES = ("jobs/failures.py", "presentation/sentences.py")
 # (file, enclosing function, argument as written) -> the function that builds the sentence
 FORWARDS = {
     ("jobs/pricing.py", "price", "found.message"): "_refusal",  # a cached _refusal
@@ -193,14 +193,6 @@ class Collector:
                 self._class_init(module, child)
             if isinstance(child, ast.Call):
                 self._call(module, function, child)
-            if (
-                isinstance(child, ast.Assign)
-                and module.name == "bot.py"
-                and function == "report_error"
-                and any(isinstance(t, ast.Name) and t.id == "message" for t in child.targets)
-                and _stringish(child.value)
-            ):
-                self._add(f"{module.name}:{child.lineno}", self.render(child.value))
             self._visit(module, child, inner)
 
     def _call(self, module: _Module, function: str, call: ast.Call) -> None:

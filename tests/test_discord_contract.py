@@ -14,8 +14,8 @@ import discord
 import pytest
 
 from bot import EXTENSIONS, BananaBot
-from db.jobs import Job, JobState
 from jobs.media import MediaFile
+from jobs.records import Job, JobState
 from presentation.delivery import mention_only
 from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import balance_embed, job_card, running_jobs_text
@@ -44,7 +44,7 @@ def worst_job(**changes) -> Job:
         model=LONG_MODEL,
         request=GenerationRequest(kind=Kind.IMAGE, model=LONG_MODEL, prompt=LONG_PROMPT, count=4),
         state=JobState.RUNNING,
-        cost=999_999,
+        reserved=999_999,
         created_at=0.0,
         deadline_at=1.0,
         updated_at=0.0,

@@ -38,8 +38,9 @@ async def test_an_old_database_is_upgraded_in_place(tmp_path):
         )
     db = await Database.open(path)
     try:
-        row = await db.fetchone("SELECT id, upload_limit FROM jobs")
+        row = await db.fetchone("SELECT id, upload_limit, reserved FROM jobs")
         assert (row[0], row[1]) == ("j1", None)  # kept, with the new column
+        assert row[2] == 1  # the old `cost` column, renamed (0005) with its value
         assert len(await db.migrate()) == 0  # running again applies nothing
     finally:
         await db.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from db.jobs import Job, JobState, JobStore
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from providers.base import GenerationRequest, Kind, Media
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 
@@ -20,7 +21,7 @@ async def store_job(bot, *, state: JobState, provider: str, model: str, cost: in
         model=model,
         request=GenerationRequest(kind=Kind.IMAGE, model=model, prompt="stored"),
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
         deadline_at=now + 600,
         updated_at=now,
@@ -48,7 +49,7 @@ async def store_history(bot, count: int, *, before: float) -> list[Job]:
                 model="nano-banana",
                 request=GenerationRequest(kind=Kind.IMAGE, model="nano-banana", prompt=f"old {n}"),
                 state=state,
-                cost=3,
+                reserved=3,
                 charged=2 if state is JobState.COMPLETED else None,
                 media=(Media(url=f"https://media.example/{n}.png"),)
                 if state is JobState.COMPLETED

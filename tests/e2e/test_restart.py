@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from db.jobs import JobState
 from db.ledger import consistency_problems
+from jobs.records import JobState
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, GUILD
 from tests.e2e.stored import store_job
 

@@ -22,9 +22,10 @@ import pytest
 
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
 from jobs.engine import EnginePolicy, JobEngine, bot_credits
 from jobs.media import MediaFile
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from jobs.timebase import FastTimebase
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import GenerationRequest, Kind, Media, Provider, ProviderConfig
@@ -259,7 +260,7 @@ class Harness:
             model=request.model,
             request=request,
             state=JobState.QUEUED,
-            cost=cost,
+            reserved=cost,
             created_at=now,
             deadline_at=now + self.policy.queue_wait_max + deadline,
             updated_at=now,
@@ -322,7 +323,10 @@ class Harness:
         assert self.notifier.failed_with(job.id) == [stored.failure]
         assert stored.failure and not stored.failure.startswith(("HTTP", "{"))
         assert self.notifier.delivered(job.id) == []
-        assert await self.ledger_rows(job.id) == [("reserve", job.cost), ("refund", job.cost)]
+        assert await self.ledger_rows(job.id) == [
+            ("reserve", job.reserved),
+            ("refund", job.reserved),
+        ]
         assert await self.left(user_id) == ALLOWANCE
         assert await self.problems() == []
 
@@ -436,7 +440,7 @@ async def assert_completed(h: Harness, job: Job, charged: int, user_id: int = US
         assert file.data.startswith(PNG_SIGNATURE), file.filename
         assert file.filename.startswith(f"bananabot-{job.id}") and file.filename.endswith(".png")
     assert stored.charged == charged
-    assert await h.ledger_rows(job.id) == [("reserve", job.cost), ("settle", charged)]
+    assert await h.ledger_rows(job.id) == [("reserve", job.reserved), ("settle", charged)]
     assert await h.left(user_id) == ALLOWANCE - charged
     assert h.notifier.failed_with(job.id) == []
     assert await h.problems() == []

@@ -3,8 +3,7 @@ longest prompts, model ids, failure reasons and media links still give ten whole
 
 from __future__ import annotations
 
-from db.jobs import Job, JobState
-from jobs.history import HistoryPage
+from jobs.records import HistoryPage, Job, JobState
 from presentation.discord_limits import (
     CHOICE_NAME_MAX,
     EMBED_DESCRIPTION_MAX,
@@ -32,7 +31,7 @@ def worst_job(n: int, state: JobState) -> Job:
         model=model,
         request=GenerationRequest(kind=Kind.IMAGE, model=model, prompt="word " * 1200),
         state=state,
-        cost=10**9,
+        reserved=10**9,
         charged=None,
         media=(Media(url="https://media.example/" + "x" * 2000),),
         failure="why " * 500 if state is JobState.FAILED else None,
@@ -45,7 +44,9 @@ def worst_job(n: int, state: JobState) -> Job:
 def test_ten_of_the_longest_jobs_fit_one_embed_whole():
     for state in (JobState.COMPLETED, JobState.FAILED, JobState.RUNNING):
         jobs = [worst_job(n, state) for n in range(10)]
-        embed = history_embed(HistoryPage(jobs=jobs, number=99_999, pages=99_999, total=10**9))
+        embed = history_embed(
+            HistoryPage(jobs=jobs, number=99_999, pages=99_999, total=10**9, size=10)
+        )
         assert len(embed.fields) == 10  # nothing dropped to make it fit
         assert embed_text_length(embed) <= EMBEDS_TOTAL_MAX
         assert len(embed.description) <= EMBED_DESCRIPTION_MAX

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from db.database import Database
+from presentation.sentences import for_member
 from providers.base import Kind
 from providers.registry import ModelNotAllowed, ProviderRegistry, UnknownModel
 from providers.sandbox import SandboxProvider
@@ -60,7 +61,8 @@ def test_channels_none_listed_means_everywhere_and_threads_follow_their_parent()
     assert rules.channel_allowed(99, parent_id=11)
     with pytest.raises(ChannelNotAllowed) as refusal:
         rules.check_channel(5)
-    assert "<#10>" in refusal.value.message and "<#11>" in refusal.value.message
+    sentence = for_member(refusal.value)  # what the member reads
+    assert "<#10>" in sentence and "<#11>" in sentence
 
 
 def test_provider_rules_beat_the_model_ids_rule():
