@@ -148,8 +148,8 @@ class HistoryCog(commands.Cog):
             require_channel_permissions(interaction)
             await admit(self.bot, interaction, found.request.prompt, found.request.negative_prompt)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        channel_limit = await self._channel_upload_limit(interaction)
-        limit = channel_limit if public else interaction.filesize_limit
+        # a bot message is bound by the server's limit; a followup by the interaction's own
+        limit = _server_upload_limit(interaction) if public else interaction.filesize_limit
         fetched = await self.bot.jobs.fetch_again(found, await self._delivered_media(found), limit)
         try:
             if not fetched.files and not fetched.links:
@@ -225,10 +225,6 @@ class HistoryCog(commands.Cog):
             return []
         return [Media(url=a.url, content_type=a.content_type) for a in message.attachments]
 
-    async def _channel_upload_limit(self, interaction: discord.Interaction) -> int:
-        guild = interaction.guild
-        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
-
     async def _post(self, messages: list[Outgoing], job: Job, send) -> discord.Message:
         """Post the messages in order; the first carries the buttons. Files are read from
         fresh readers each time, as delivery does. Pings nobody."""
@@ -248,6 +244,11 @@ class HistoryCog(commands.Cog):
             first = first or message
         assert first is not None
         return first
+
+
+def _server_upload_limit(interaction: discord.Interaction) -> int:
+    guild = interaction.guild
+    return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
 
 def _attach(readers: contextlib.ExitStack, media: MediaFile) -> discord.File:
