@@ -1,9 +1,9 @@
 """Buttons on delivered images: Re-roll, Animate and Edit (cogs/edit.py).
 
 They are DynamicItems with stable custom ids (``bb:reroll:<job>``, ``bb:animate:<job>``,
-``bb:edit:<job>``), so
-they keep working after a restart: the job id leads back to the stored request. Whoever presses
-a button starts a new job charged to them, under the same quota rules as the commands.
+``bb:edit:<job>``), so they keep working after a restart: the job id leads back to the stored
+request. Whoever presses a button starts a new job charged to them, under the same quota rules
+as the commands.
 """
 
 from __future__ import annotations
