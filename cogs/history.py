@@ -169,17 +169,17 @@ class HistoryCog(commands.Cog):
                 fetched.unfetched,
             )
             headline = show_headline(found, interaction.user.id, public=public)
-            messages = build(result, Shape.FULL, headline=headline)
             if public:
-                posted = await self._post(messages, found, interaction.channel.send)  # type: ignore[union-attr]
-                url = jump_url(found.guild_id, posted.channel.id, posted.id)
-                await interaction.followup.send(posted_text(url), ephemeral=True)
+                send = interaction.channel.send  # type: ignore[union-attr]
             else:
 
                 async def send(**kwargs):
                     return await interaction.followup.send(ephemeral=True, wait=True, **kwargs)
 
-                await self._post(messages, found, send)
+            posted = await self._post_fitting(result, headline, found, send)
+            if public:
+                url = jump_url(found.guild_id, posted.channel.id, posted.id)
+                await interaction.followup.send(posted_text(url), ephemeral=True)
         finally:
             fetched.discard()
         log.info("job=%s shown by user=%s public=%s", found.id, interaction.user.id, public)
@@ -225,9 +225,28 @@ class HistoryCog(commands.Cog):
             return []
         return [Media(url=a.url, content_type=a.content_type) for a in message.attachments]
 
+    async def _post_fitting(self, result: Result, headline: str, job: Job, send) -> discord.Message:
+        """Post ``result`` whole; if Discord refuses the message (400, or 413 for the upload),
+        again smaller, as a delivery does: links only, then plain text."""
+        for shape in Shape:
+            try:
+                return await self._post(build(result, shape, headline=headline), job, send)
+            except discord.HTTPException as exc:
+                if exc.status not in (400, 413) or shape is Shape.PLAIN:
+                    raise
+                log.warning(
+                    "job=%s shown as %s refused status=%s code=%s",
+                    job.id,
+                    shape.value,
+                    exc.status,
+                    exc.code,
+                )
+        raise AssertionError("unreachable: the plain shape raises or returns")
+
     async def _post(self, messages: list[Outgoing], job: Job, send) -> discord.Message:
-        """Post the messages in order; the first carries the buttons. Files are read from
-        fresh readers each time, as delivery does. Pings nobody."""
+        """Post the messages in order; the first carries the buttons, and its refusal is
+        raised; a follow-up that fails (files past the tenth, links past the embed) is logged,
+        the job is shown. Files are read from fresh readers each time. Pings nobody."""
         first = None
         for outgoing in messages:
             kwargs: dict = dict(
@@ -238,9 +257,15 @@ class HistoryCog(commands.Cog):
             view = self.bot.result_view(job) if outgoing.buttons else None  # type: ignore[attr-defined]
             if view is not None:
                 kwargs["view"] = view
-            with contextlib.ExitStack() as readers:
-                kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
-                message = await send(**kwargs)
+            try:
+                with contextlib.ExitStack() as readers:
+                    kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
+                    message = await send(**kwargs)
+            except discord.HTTPException:
+                if first is None:
+                    raise
+                log.warning("job=%s a follow-up of the shown job was not posted", job.id)
+                continue
             first = first or message
         assert first is not None
         return first

@@ -241,3 +241,27 @@ async def test_a_public_show_keeps_to_the_channels_settings(world):
         await world.fake.wait_for_callback(rec)
         shown = await first_followup(world, rec)
         assert shown.ephemeral and shown.files
+
+
+async def test_a_public_show_discord_refuses_is_posted_again_as_links(world):
+    fetcher, _ = cdn_fetcher(world)
+    async with world.bot(fetcher=fetcher) as bot:
+        job_id, _ = await made(world, bot)
+        world.fake.fail_next(
+            "POST",
+            rf"/channels/{CHANNEL}/messages$",
+            413,
+            {"code": 40005, "message": "Request entity too large"},
+        )
+        rec = await world.slash("show", {"job": job_id, "public": True})
+        await world.fake.wait_for_callback(rec)
+        note = await first_followup(world, rec)
+        posted = [
+            m
+            for m in world.fake.channel_messages(CHANNEL)
+            if (m.content or "").startswith(f"<@{ALICE}> shows their job")
+        ]
+        assert len(posted) == 1 and not posted[0].files  # once, smaller: the file as a link
+        fields = {f["name"]: f["value"] for f in posted[0].embeds[0]["fields"]}
+        assert "/attachments/" in fields["Download"]
+        assert button(posted[0], "bb:edit:") and str(posted[0].id) in note.content
