@@ -22,20 +22,24 @@ from discord.ext import commands
 from db.database import Database
 from db.ledger import consistency_problems
 from errors import BotError
+from jobs.balances import AccountBalances
 from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
+from jobs.health import ProviderHealth
 from jobs.metrics import Metrics
 from jobs.models import ModelChooser
 from jobs.monitor import MonitorServer, rate_limit_trace
 from jobs.pricing import PriceHints, Pricer
 from jobs.service import JobService
+from jobs.status import StatusService
 from jobs.timebase import Timebase
 from presentation import command_limits, sentences
 from presentation.audit import AuditLog
 from presentation.bot_permissions import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from presentation.delivery import DiscordNotifier
 from presentation.discord_limits import CONTENT_MAX, clip
+from providers.http import fan_out
 from providers.registry import ProviderRegistry
 from quota.moderation import ModerationSettings
 from quota.server_settings import ServerSettings
@@ -54,6 +58,7 @@ EXTENSIONS = (
     "cogs.credits",
     "cogs.quota",
     "cogs.settings",
+    "cogs.status",
 )
 MODEL_REFRESH_TIMEOUT = 10.0
 DATABASE_CHECK_TIMEOUT = 2.0  # /healthz: a database slower than this to answer is unhealthy
@@ -177,7 +182,8 @@ class BananaBot(commands.Bot):
                 describe_problems(problems),
             )
         await self._refresh_models()
-        self.registry.observe_requests(self.metrics.provider_request)
+        self.health = ProviderHealth()  # routing and /status read how providers answer
+        self.registry.observe_requests(fan_out(self.metrics.provider_request, self.health.observe))
         self.quota = QuotaService(
             self.db,
             period=self.settings.quota_period,
@@ -213,7 +219,16 @@ class BananaBot(commands.Bot):
             fetcher=self.fetcher,
             metrics=self.metrics,
         )
-        self.jobs = JobService(self.engine)  # the cogs' and presentation's way to jobs
+        self.jobs = JobService(  # the cogs' and presentation's way to jobs
+            self.engine,
+            health=self.health,
+            offered=lambda spec: self.registry.models(spec.kind),
+            price=lambda provider, request: self.pricer.price(provider, request),
+        )
+        self.provider_status = StatusService(
+            self.jobs.live_states, self.health, self.registry.providers
+        )
+        self.balances = AccountBalances(self.registry.providers)  # /credits and /status
         self.metrics.collectors.append(self._collect_metrics)
         if self.callbacks:
             await self.callbacks.start()

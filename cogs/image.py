@@ -81,7 +81,9 @@ class ImageCog(commands.Cog):
             "image", policy, named=model, images=bool(images), accepts=fits(**options)
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="image", policy=policy)
+        await start_generation(
+            self.bot, interaction, spec, request, command="image", policy=policy, named=model
+        )
 
 
 async def setup(bot: BananaBot) -> None:

@@ -81,8 +81,9 @@ async def server_policy(interaction: discord.Interaction) -> GuildPolicy:
 
 
 def model_autocomplete(command: str) -> Autocomplete:
-    """The models ``command`` can run here: label shows name, provider and default cost;
-    value is pinned."""
+    """The models ``command`` can run here: first each model several providers offer (value:
+    its bare id, routed), then every provider's entry (label: name, provider and default
+    cost; value: pinned ``provider:model``)."""
 
     async def complete(
         interaction: discord.Interaction, current: str
@@ -90,8 +91,9 @@ def model_autocomplete(command: str) -> Autocomplete:
         bot = interaction.client
         needle = current.strip().lower()
         policy = await server_policy(interaction)
-        choices = []
-        for spec in bot.models.offered(command, policy):  # type: ignore[attr-defined]
+        offered = bot.models.offered(command, policy)  # type: ignore[attr-defined]
+        choices = routed_choices(offered, needle, bot.price_hints.get)  # type: ignore[attr-defined]
+        for spec in offered:
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
@@ -108,9 +110,32 @@ def model_autocomplete(command: str) -> Autocomplete:
             )
             if len(choices) >= CHOICES_MAX:
                 break
-        return choices
+        return choices[:CHOICES_MAX]
 
     return complete
+
+
+def routed_choices(
+    offered: list[ModelSpec], needle: str, price_hint: Callable[[ModelSpec], int | None]
+) -> list[app_commands.Choice[str]]:
+    """One choice per model several of ``offered``'s providers share, valued with the bare
+    model id: the job is routed and moves if one provider cannot take it (README, *Routing
+    and failover*). Listed before the pinned ``provider:model`` choices."""
+    shared: dict[str, list[ModelSpec]] = {}
+    for spec in offered:
+        shared.setdefault(spec.id, []).append(spec)
+    choices = []
+    for model_id, specs in shared.items():
+        if len(specs) < 2 or len(model_id) > CHOICE_VALUE_MAX:
+            continue
+        if needle and needle not in f"{model_id} {specs[0].name}".lower():
+            continue
+        label = f"{specs[0].name} — any of {', '.join(s.provider for s in specs)}"
+        costs = [c for c in map(price_hint, specs) if c is not None]
+        if costs:
+            label += f" — from {min(costs)} credit{'s' if min(costs) != 1 else ''}"
+        choices.append(app_commands.Choice(name=clip(label, CHOICE_NAME_MAX), value=model_id))
+    return choices[:CHOICES_MAX]
 
 
 def option_autocomplete(command: str, field: str) -> Autocomplete:

@@ -70,7 +70,9 @@ class VideoCog(commands.Cog):
             "video", policy, named=model, images=bool(images), accepts=fits(**options)
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="video", policy=policy)
+        await start_generation(
+            self.bot, interaction, spec, request, command="video", policy=policy, named=model
+        )
 
     @app_commands.command(name="animate", description="Turn an image into a short video")
     @app_commands.guild_only()
@@ -154,7 +156,9 @@ async def animate_image(
     )
     spec = bot.models.choose("animate", policy, named=model, images=True, accepts=fits(**options))
     request = build_request(spec, **options)
-    await start_generation(bot, interaction, spec, request, command=command, policy=policy)
+    await start_generation(
+        bot, interaction, spec, request, command=command, policy=policy, named=model
+    )
 
 
 async def setup(bot: BananaBot) -> None:

@@ -104,7 +104,7 @@ async def member_jobs(
 ) -> list[aiosqlite.Row]:
     """A member's jobs in a server (of one ``state`` when given), newest first, ``limit``
     from ``offset``: /history's pages and /show's autocomplete. The jobs_member_recent index
-    (migration 0006) serves the order, so a page costs its own rows, not the member's all."""
+    (migration 0007) serves the order, so a page costs its own rows, not the member's all."""
     values: tuple = (guild_id, user_id, state) if state else (guild_id, user_id)
     return await db.fetchall(
         f"SELECT * FROM jobs WHERE {_member_filter(state)} "

@@ -13,7 +13,10 @@ the jobs most likely to have finished.
 
 A job found in ``submitting`` after a restart may or may not have reached the provider; it is
 failed and refunded rather than sent again, because a second submit could create a second paid
-task. Every wait has a deadline and every retry is bounded.
+task. A job with another provider left on its routes (a model several providers offer) is moved
+there instead, as is one a provider refuses before accepting it (``_move_on``, the rule in
+jobs/failover.py): another account cannot double-charge the member. Every wait has a deadline
+and every retry is bounded.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from db.database import Database
-from jobs import failures
+from jobs import failover, failures
 from jobs.download import Fetched, MediaFetcher
+from jobs.errors import InvalidRequest
 from jobs.follow import FollowPlan, StatusScheduler, status_rate
 from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
@@ -42,9 +46,12 @@ from jobs.policy import (  # also imported from here by the bot and tests
 from jobs.records import Job, JobState
 from jobs.store import JobStore
 from jobs.timebase import Timebase
-from providers.base import Provider, TaskState, TaskStatus
+from jobs.validation import request_for
+from providers.base import GenerationRequest, ModelSpec, Provider, TaskState, TaskStatus
 from providers.errors import (
+    AuthError,
     OutcomeUnknown,
+    OutOfProviderCredits,
     ProviderError,
     RateLimited,
     RequestNotSent,
@@ -255,13 +262,13 @@ class JobEngine:
         if gate is not None and job.state is JobState.QUEUED:
             gate.join(job.id)  # its queue position is known from now on
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
-        follower = self.followers.get(job.provider)
         self._tasks[job.id] = task
         self._jobs[job.id] = job
 
         def forget(_task: asyncio.Task[None], job_id: str = job.id) -> None:
             self._tasks.pop(job_id, None)
             self._jobs.pop(job_id, None)
+            follower = self.followers.get(job.provider)  # where it ran last (it may move)
             if follower is not None:
                 follower.forget(job_id)
 
@@ -304,16 +311,23 @@ class JobEngine:
     # --- the state machine -------------------------------------------------------------
 
     async def _run(self, job: Job) -> None:
-        provider = self.providers.get(job.provider)
         gate = self.gates.get(job.provider)
         try:
-            if provider is None or gate is None:
-                await self._fail(job, failures.provider_disabled(job), "provider not enabled")
-                return
             while not job.state.finished:
+                # looked up at each step: a job that moves to another provider follows it
+                provider = self.providers.get(job.provider)
+                gate = self.gates.get(job.provider)
+                if provider is None or gate is None:
+                    await self._fail(job, failures.provider_disabled(job), "provider not enabled")
+                    return
                 if job.state is JobState.QUEUED:
                     await self._submit(job, provider, gate)
                 elif job.state is JobState.SUBMITTING:
+                    interrupted = OutcomeUnknown(
+                        "restarted while the submit request was in flight", provider=job.provider
+                    )
+                    if await self._move_on(job, gate, None, interrupted):
+                        continue
                     await self._fail(
                         job,
                         failures.submit_interrupted(),
@@ -386,10 +400,13 @@ class JobEngine:
             try:
                 callback = self.callback_url(job.provider, job.id) if self.callback_url else None
                 submission = await provider.submit(job.request, callback_url=callback)
-            except OutcomeUnknown as exc:
-                await self._fail(job, failures.outcome_unknown(job), str(exc))
-                return
             except ProviderError as exc:
+                waited = self.time.now() - waited_since
+                if await self._move_on(job, gate, claimed, exc, waited=waited):
+                    return  # queued at the next provider: _run takes it from there
+                if isinstance(exc, OutcomeUnknown):
+                    await self._fail(job, self._refused(job, exc), str(exc))
+                    return
                 if isinstance(exc, RateLimited):
                     self._observe_window(provider, gate)
                     delay = exc.retry_after or backoff(refusals, self.policy)
@@ -406,7 +423,7 @@ class JobEngine:
                     if claimed is not None:
                         gate.forget_submit(claimed)  # nothing was created
                     await self.jobs.update(job, submitted_at=None)
-                    await self._fail(job, failures.for_error(exc, job), str(exc))
+                    await self._fail(job, self._refused(job, exc), str(exc))
                     return
                 # definitely not created at the provider: safe to try again later
                 await self.jobs.update(job, state=JobState.QUEUED, submitted_at=None)
@@ -446,6 +463,95 @@ class JobEngine:
             else:
                 await self.jobs.update(job, **changes)
             return
+
+    async def _move_on(
+        self,
+        job: Job,
+        gate: ProviderGate,
+        claimed: float | None,
+        exc: ProviderError,
+        *,
+        waited: float = 0.0,
+    ) -> bool:
+        """Move a job its provider refused before accepting it to the next provider on its
+        routes that can take the same request (jobs/failover.py: which errors move a job,
+        and what the member pays); False when the error does not move jobs or none is left
+        (the caller then fails it as before). The reservation is untouched: one job, one
+        reservation, settled once wherever it ends."""
+        if not job.routes or not failover.moves_job(exc, waited):
+            return False
+        routes = job.routes
+        spec = self.providers[job.provider].model(job.model)
+        for candidate in failover.untried(job):
+            request = self._request_at(candidate.provider, job, spec)
+            if request is not None:
+                break
+            routes = failover.refuse(routes, candidate.provider, "no longer offers this")
+        else:  # it stays here: retried or failed as before (the failure names each one tried)
+            if routes != job.routes:
+                await self.jobs.update(job, routes=routes)
+            return False
+        routes = failover.refuse(routes, job.provider, failover.refusal_words(exc))
+        refused_outright = RateLimited | AuthError | OutOfProviderCredits
+        created_nothing = safe_to_resubmit(exc) or isinstance(exc, refused_outright)
+        if claimed is not None and created_nothing:
+            gate.forget_submit(claimed)
+        if not created_nothing:
+            log.warning(
+                "job=%s provider=%s may have started a task that nobody follows (the "
+                "operator's cost; the member is not charged for it): %s",
+                job.id,
+                job.provider,
+                exc,
+            )
+        await gate.release(job.id)
+        moved_from = job.provider
+        await self.jobs.update(
+            job,
+            provider=candidate.provider,
+            request=request,
+            routes=routes,
+            state=JobState.QUEUED,
+            submitted_at=None,
+            task_id=None,
+        )
+        log.warning(
+            "job=%s moved provider=%s -> %s model=%s cause=%s",
+            job.id,
+            moved_from,
+            job.provider,
+            job.model,
+            exc,
+        )
+        self.gates[job.provider].join(job.id)
+        await self._progress(job, force=True)
+        return True
+
+    def _request_at(
+        self, provider_id: str, job: Job, source: ModelSpec | None
+    ) -> GenerationRequest | None:
+        """The job's request in ``provider_id``'s terms; None when that provider is not
+        enabled in this process, or no longer offers the model with these options."""
+        provider = self.providers.get(provider_id)
+        spec = provider.model(job.model) if provider is not None else None
+        if spec is None or provider_id not in self.gates:
+            return None
+        try:
+            return request_for(spec, job.request, source)
+        except InvalidRequest:
+            return None
+
+    @staticmethod
+    def _refused(job: Job, exc: ProviderError) -> str:
+        """The member's sentence for a submit that failed for good: which providers were
+        tried when the job had several, else what this one said."""
+        tried = [r for r in job.routes if r.refused is not None or r.provider == job.provider]
+        if len(tried) > 1 and failover.moves_job(exc, math.inf):
+            why = failover.refusal_words(exc)
+            return failures.no_provider_left(job, [(r.provider, r.refused or why) for r in tried])
+        if isinstance(exc, OutcomeUnknown):
+            return failures.outcome_unknown(job)
+        return failures.for_error(exc, job)
 
     @staticmethod
     def _observe_window(provider: Provider, gate: ProviderGate) -> None:
@@ -551,7 +657,7 @@ class JobEngine:
         charge = (
             bot_credits(job.provider_cost, self.credit_rate(job.provider))
             if job.provider_cost is not None
-            else job.reserved
+            else job.quoted
         )
         if job.result_message_id is None:
             await self._progress(job, force=True)  # "downloading and posting"

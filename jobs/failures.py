@@ -91,6 +91,15 @@ def outcome_unknown(job: Job) -> str:
     )
 
 
+def no_provider_left(job: Job, tried: list[tuple[str, str]]) -> str:
+    """Every provider that offers the model was tried and none took the job."""
+    named = "; ".join(f"{provider}: {why}" for provider, why in tried)
+    return (
+        f"None of the providers that offer `{job.model}` could take this job ({named}), so "
+        "it was not charged. Please try again later."
+    )
+
+
 def submit_interrupted() -> str:
     return (
         "The bot restarted while sending this job, so it was cancelled rather than risk "

@@ -23,6 +23,14 @@ MAX_SAMPLES = 200  # newest requests kept per provider: a busy provider's window
 PAUSE_AFTER_FAILURES = 5  # failed requests in a row that pause a provider
 PAUSE_SECONDS = 30.0  # how long a paused provider gets no new job while another can take it
 ERROR_RATE_BANDS = (0.1, 0.5)  # below 10 % failing counts as healthy; 50 % and up as failing
+RATE_LIMITED_WAIT_BEFORE_MOVING = 60.0  # a provider answering 429 for longer than this (its
+# Retry-After, or the waits so far) is past its budget: another provider takes the job
+
+# -- the bot's provider-account balances (jobs/balances.py: /credits and /status) -------------
+BALANCE_CACHE_SECONDS = 60.0  # balances move with every job; a minute old is fine for a glance
+BALANCE_TIMEOUT = 5.0  # a moderator aid, fetched after the deferral: not worth a longer wait
+BALANCE_FAILURE_SECONDS = 30.0  # a failed balance is not asked again before this: the
+# account's request budget belongs to submits and status reads
 
 # -- a member's jobs read back (/history, /show; jobs/service.py) ------------------------------
 HISTORY_PAGE_SIZE = 10  # jobs on one /history page (SPEC §3)

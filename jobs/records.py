@@ -10,6 +10,16 @@ from enum import StrEnum
 from providers.base import GenerationRequest, Media
 
 
+@dataclass(frozen=True)
+class Route:
+    """One provider a job may run on: the job's price there in bot credits (None: not known
+    when it was planned) and, once it refused the job, why in a few words."""
+
+    provider: str
+    credits: int | None = None
+    refused: str | None = None
+
+
 class JobState(StrEnum):
     QUEUED = "queued"  # credits reserved, waiting for a provider slot
     SUBMITTING = "submitting"  # the submit request may be in flight: never send it again
@@ -56,6 +66,18 @@ class Job:
     upload_limit: int | None = None  # the interaction's attachment limit (counts the member's
     # Nitro): not the limit for the result, which is a bot message bound by the server's
     posting_started_at: float | None = None  # the result's post began (see migration 0003)
+    routes: tuple[Route, ...] = ()  # providers to try in order (jobs/failover.py); () = only
+    # ``provider`` (a pinned provider:model, or a model one enabled provider offers)
+
+    @property
+    def quoted(self) -> int:
+        """What the job costs where it runs now when the provider reports no cost: that
+        provider's price on its routes, never more than the reservation (a job that moved to
+        a dearer provider still costs what was reserved; see jobs/failover.py)."""
+        for candidate in self.routes:
+            if candidate.provider == self.provider and candidate.credits is not None:
+                return min(candidate.credits, self.reserved)
+        return self.reserved
 
     def __repr__(self) -> str:  # the interaction token must never reach a log
         return (

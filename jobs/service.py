@@ -5,18 +5,58 @@ queues, clock, policy and downloads stay behind this class."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
+from jobs import failover
 from jobs.download import Fetched
 from jobs.engine import JobEngine
+from jobs.health import ProviderHealth
 from jobs.policy import CHOICES_SCANNED, HISTORY_PAGE_SIZE
 from jobs.records import HistoryPage, Job, JobState
-from providers.base import Media
+from providers.base import GenerationRequest, Media, ModelSpec
+
+ROUTED_COMMANDS = ("image", "video", "animate")  # a re-roll stays with the provider that ran it;
+# an edit runs where cogs/edit.py chose its model
 
 
 class JobService:
-    def __init__(self, engine: JobEngine) -> None:
+    def __init__(
+        self,
+        engine: JobEngine,
+        *,
+        health: ProviderHealth | None = None,
+        offered: Callable[[ModelSpec], Sequence[ModelSpec]] | None = None,
+        price: Callable[[str, GenerationRequest], Awaitable[int]] | None = None,
+    ) -> None:
         self._engine = engine
+        self._health = health or ProviderHealth()
+        self._offered = offered  # the enabled models of a spec's kind, in registry order
+        self._price = price  # the pricer's: its cache or printed tables, in bot credits
+
+    async def plan(
+        self,
+        spec: ModelSpec,
+        request: GenerationRequest,
+        *,
+        command: str,
+        named: str | None,
+        defaults: tuple[str | None, str | None] = (None, None),
+        allowed: Callable[[ModelSpec], bool] | None = None,
+    ) -> failover.Plan:
+        """Where a new job goes first, its price there (the reservation) and the providers it
+        may move to (jobs/failover.py). ``named``: the model option as the member gave it;
+        ``defaults``: the server's and the operator's default for ``command``. A model pinned
+        as provider:model, a re-roll, or a model one enabled provider offers has one route.
+        Raises the pricer's refusal (nothing charged) when no provider can be priced."""
+        if self._price is None:
+            raise RuntimeError("this JobService was built without a pricer")
+        routed = command in ROUTED_COMMANDS and not failover.pinned(spec, named, *defaults)
+        choices = (
+            failover.options(spec, request, self._offered(spec) if self._offered else (), allowed)
+            if routed
+            else [failover.Option(spec, request)]
+        )
+        return await failover.plan(choices, self._price, self._health)
 
     @property
     def accepting(self) -> bool:
@@ -28,6 +68,10 @@ class JobService:
         then the kind's own deadline."""
         policy = self._engine.policy
         return created_at + policy.queue_wait_max + policy.deadline(kind)
+
+    def live_states(self) -> dict[tuple[str, str], int]:
+        """(provider, state) -> this process's jobs now (/status: queued and running)."""
+        return self._engine.live_states()
 
     async def get(self, job_id: str) -> Job | None:
         return await self._engine.jobs.get(job_id)

@@ -13,7 +13,7 @@ import aiosqlite
 
 from db import jobs as stored
 from db.database import Database
-from jobs.records import Job, JobState
+from jobs.records import Job, JobState, Route
 from providers.base import GenerationRequest, Media
 
 _COLUMNS = [f.name for f in fields(Job)]
@@ -24,6 +24,7 @@ def _to_row(job: Job) -> dict[str, Any]:
     row["request"] = json.dumps(job.request.to_dict())
     row["state"] = job.state.value
     row["media"] = json.dumps([m.__dict__ for m in job.media]) if job.media else None
+    row["routes"] = json.dumps([r.__dict__ for r in job.routes]) if job.routes else None
     return row
 
 
@@ -32,6 +33,7 @@ def _from_row(row: Mapping[str, Any]) -> Job:
     values["request"] = GenerationRequest.from_dict(json.loads(row["request"]))
     values["state"] = JobState(row["state"])
     values["media"] = tuple(Media(**m) for m in json.loads(row["media"])) if row["media"] else ()
+    values["routes"] = tuple(Route(**r) for r in json.loads(row["routes"])) if row["routes"] else ()
     return Job(**values)
 
 

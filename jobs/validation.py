@@ -147,3 +147,33 @@ def fits(**options: Any) -> Callable[[ModelSpec], bool]:
         return True
 
     return accepts
+
+
+def request_for(
+    spec: ModelSpec, request: GenerationRequest, source: ModelSpec | None = None
+) -> GenerationRequest:
+    """``request`` (built for ``source``, another provider's entry of the same model) in
+    ``spec``'s terms, or InvalidRequest when ``spec`` does not take one of its options: how a
+    job that moves to another provider keeps what the member asked for. A value that is only
+    ``source``'s default (an aspect ratio, resolution or duration nobody chose) gives way to
+    ``spec``'s own default."""
+
+    def chosen(value, default):
+        return None if source is not None and value == default else value
+
+    return build_request(
+        spec,
+        prompt=request.prompt,
+        aspect_ratio=chosen(request.aspect_ratio, source and source.default_aspect_ratio),
+        resolution=chosen(request.resolution, source and source.default_resolution),
+        count=request.count,
+        quality=request.quality,
+        output_format=request.output_format,
+        images=[
+            (f"reference{n + 1}", InputImage(url)) for n, url in enumerate(request.reference_urls)
+        ],
+        duration=chosen(request.duration, source and source.default_duration),
+        audio=request.audio,
+        negative_prompt=request.negative_prompt,
+        motion=request.motion,
+    )

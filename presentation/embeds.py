@@ -52,12 +52,14 @@ def _stage(job: Job, queue_position: int | None, now: float | None, typical: flo
     """The job's step in the member's words: where it waits, and how long a generation has
     been running against how long this model usually takes (when the provider gives no
     percentage), so a slow job can be told from a stuck one."""
+    refused = [r.provider for r in job.routes if r.refused is not None]
+    moved = f"{' and '.join(refused)} could not take it; " if refused else ""
     if job.state is JobState.QUEUED:
         if queue_position:
-            return f"Waiting for {job.provider} — {plural(queue_position, 'job')} ahead"
-        return "Starting…"
+            return f"{moved}Waiting for {job.provider} — {plural(queue_position, 'job')} ahead"
+        return f"{moved}Sending to {job.provider}…" if moved else "Starting…"
     if job.state is JobState.SUBMITTING:
-        return f"Sending to {job.provider}…"
+        return f"{moved}Sending to {job.provider}…"
     if job.state is JobState.RUNNING:
         if job.progress is not None:
             return f"Generating… {progress_bar(job.progress)}"
@@ -103,7 +105,7 @@ def job_card(
         embed = discord.Embed(title=f"Making your {what}", colour=COLOUR_WORKING)
         embed.description = _stage(job, queue_position, now, typical)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
-    cost = job.charged if job.charged is not None else job.reserved
+    cost = job.charged if job.charged is not None else job.quoted
     embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
     if job.state is JobState.QUEUED and queue_position is not None:
         embed.add_field(
@@ -143,4 +145,16 @@ def running_jobs_text(jobs: list[Job]) -> str:
         bar = f" {job.progress}%" if job.progress is not None else ""
         held = plural(job.reserved, "credit")
         lines.append(f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({held})")
+    return "\n".join(lines)
+
+
+def balance_lines(balances) -> str:
+    """The bot's provider accounts, one line each; accounts whose API offers no balance are
+    left out (``balances``: (provider, credits, or a word such as "unavailable right now"))."""
+    lines = []
+    for provider_id, value in balances:
+        if isinstance(value, str):
+            lines.append(f"{provider_id}: {value}")
+        elif value is not None:
+            lines.append(f"{provider_id}: {value:g} provider credits")
     return "\n".join(lines)

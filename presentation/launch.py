@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 import discord
 
@@ -40,6 +41,9 @@ RESTARTING = (
     "The bot is restarting, so nothing was started and nothing was charged. "
     "Please try again in a minute."
 )
+
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -70,7 +74,15 @@ async def price(
     for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
         raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
-    lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
+    return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
+
+
+async def _behind_deferral(
+    interaction: discord.Interaction, pricing: Awaitable[T], spec: ModelSpec
+) -> tuple[T, bool]:
+    """``pricing``'s answer, deferring the interaction publicly first when it takes longer
+    than PRICE_DEFER_AFTER; and whether it was deferred."""
+    lookup = asyncio.ensure_future(pricing)
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
         return lookup.result(), False
@@ -111,11 +123,14 @@ async def start_generation(
     *,
     command: str,
     policy: GuildPolicy | None = None,
+    named: str | None = None,
 ) -> Job:
     """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
 
     The server's rules are checked again here, whatever path led here (a command, a button),
-    before anything is priced: the channel, the prompt, and that the model is allowed."""
+    before anything is priced: the channel, the prompt, and that the model is allowed.
+    ``named``: the ``model`` option as the member gave it (``provider:model`` pins one
+    provider; otherwise a model several providers offer is routed: JobService.plan)."""
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
@@ -127,7 +142,18 @@ async def start_generation(
     if not bot.jobs.accepting:
         raise InvalidRequest(RESTARTING)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    cost, deferred = await price(bot, interaction, spec, request)
+    if bot.registry.get(spec.provider) is None:
+        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+    planning = bot.jobs.plan(
+        spec,
+        request,
+        command=command,
+        named=named,
+        defaults=(policy.default_for(command), bot.models.operator_default(command)),
+        allowed=policy.allows,
+    )
+    chosen, deferred = await _behind_deferral(interaction, planning, spec)
+    spec, request, cost = chosen.spec, chosen.request, chosen.cost
     if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
         raise InvalidRequest(RESTARTING)
     now = bot.timebase.now()
@@ -151,16 +177,18 @@ async def start_generation(
         # the card's progress edits may start once it exists (the job starts after it)
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
+        routes=chosen.routes,
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
     log.info(
-        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
+        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d routes=%s",
         job.id,
         job.user_id,
         job.guild_id,
         job.provider,
         job.model,
         cost,
+        ",".join(r.provider for r in job.routes) or "-",
     )
     # The job starts only after the card is out: nothing competes with the reply, and the
     # engine's progress edits never race the message they edit.

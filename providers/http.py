@@ -141,6 +141,19 @@ RequestObserver = Callable[[str, str, str, int | str, float], None]
 network error's name, seconds). The bot's metrics listen here; providers know nothing more."""
 
 
+def fan_out(*observers: RequestObserver) -> RequestObserver:
+    """One observer that tells each of ``observers`` (the metrics and the health record)."""
+
+    def observe(provider: str, method: str, path: str, outcome: int | str, seconds: float) -> None:
+        for observer in observers:
+            try:
+                observer(provider, method, path, outcome, seconds)
+            except Exception:  # one listener failing must not deprive the others
+                pass
+
+    return observe
+
+
 class ProviderHTTP:
     """One AsyncClient per provider, with the documented auth header and optional pacing."""
 

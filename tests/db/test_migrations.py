@@ -65,3 +65,23 @@ async def test_a_database_from_a_newer_bananabot_is_refused_and_left_untouched(t
     assert "\n" not in line and f"schema version {newer}" in line
     assert f"up to {latest_version()}" in line and "backup" in line
     assert path.read_bytes() == before
+
+
+def test_each_schema_version_is_one_migration():
+    """Two branches that each add "the next" migration must not both land as one version:
+    the second would never run on a database the first had migrated."""
+    import re
+    from pathlib import Path
+
+    import db.migrations
+
+    folder = Path(db.migrations.__file__).parent
+    names: dict[str, set[str]] = {}
+    for path in folder.glob("[0-9][0-9][0-9][0-9]_*.sql"):
+        stem = re.sub(r"\.(sqlite|postgres)$", "", path.name.removesuffix(".sql"))
+        names.setdefault(path.name[:4], set()).add(stem)
+    assert names, "no migrations found"
+    shared = {version: sorted(stems) for version, stems in names.items() if len(stems) > 1}
+    assert not shared, f"one schema version, several migrations: {shared}"
+    versions = sorted(int(v) for v in names)
+    assert versions == list(range(1, len(versions) + 1)), f"versions not 1..n: {versions}"

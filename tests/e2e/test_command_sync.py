@@ -44,6 +44,7 @@ async def test_the_bots_commands_sync_under_discords_rules(world):
         "credits",
         "quota",
         "settings",
+        "status",
         "history",
         "show",
     }
