@@ -55,6 +55,8 @@ EXTENSIONS = (
     "cogs.video",
     "cogs.results",
     "cogs.preview",
+    "cogs.edit",
+    "cogs.history",
     "cogs.credits",
     "cogs.quota",
     "cogs.settings",

@@ -269,3 +269,29 @@ async def test_after_a_slow_price_the_public_placeholder_becomes_the_preview(wor
         assert len(world.nanobanana.tasks) == 1
         assert (await bot.quota.balance(GUILD, ALICE)).used == cost
         assert (await bot.quota.balance(GUILD, BOB)).left == 100
+
+
+async def test_an_edit_is_previewed_too(world):
+    async with world.bot() as bot:
+        rec = await world.slash("image", {"prompt": "a pear", "model": "nananobanana:nano-banana"})
+        await world.fake.wait_for_callback(rec)
+        result = await world.result_message()
+        await world.idle(bot)
+        await set_threshold(world, 1)
+
+        edit = next(c for c in buttons(result).values() if c.startswith("bb:edit:"))
+        pressed = await world.fake.press_button(GUILD, CHANNEL, ALICE, result.id, edit)
+        await world.fake.wait_for_callback(pressed)
+        submitted = await world.fake.submit_modal(pressed, {"instruction": "make it purple"})
+        callback = await world.fake.wait_for_callback(submitted)
+        assert callback.type == 4 and callback.ephemeral
+        preview = submitted.original
+        assert "make it purple" in fields(preview)["Prompt"]
+        assert len(world.nananobanana.records) == 1
+
+        _, callback = await press(world, preview, "Confirm")
+        assert callback.type == 7
+        await world.result_message(skip=1)
+        await world.idle(bot)
+        assert len(world.nananobanana.records) == 2
+        assert (await bot.quota.balance(GUILD, ALICE)).used == 2
