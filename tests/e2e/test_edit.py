@@ -148,7 +148,12 @@ async def test_an_edit_is_refused_like_a_command_and_costs_nothing(world):
             "settings", {"phrase": "forbidden fruit"}, subcommand="blocklist add", user=MOD
         )
         await world.fake.wait_for_callback(rec)
-        await world.slash("image", {"prompt": "an apple", "model": "nananobanana:nano-banana"})
+        first = await world.slash(
+            "image", {"prompt": "an apple", "model": "nananobanana:nano-banana"}
+        )
+        await world.fake.wait_for_callback(first)  # all she has: a cost preview asks first
+        confirm = button(first.original, "bb:preview:confirm:")
+        await world.fake.press_button(GUILD, CHANNEL, ALICE, first.original.id, confirm)
         result = await world.result_message()
         await world.idle(bot)
         edit = button(result, "bb:edit:")
