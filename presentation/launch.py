@@ -242,7 +242,7 @@ async def start_generation(
             needed,
             threshold=policy.cost_preview,
             typical=chosen.spec.typical_seconds,
-            deferred=deferred,
+            how="edit" if deferred else "send",
             token_expires_at=job.ack_expires_at or received,
             start=confirmed,
         )

@@ -73,9 +73,9 @@ class Preview:
     user_id: int  # the member who ran the command: the only one who may answer
     expires_at: float  # timebase seconds
     start: Start
-    interaction: discord.Interaction  # the one the preview answered; its token edits it
     token_expires_at: float  # timebase seconds: past this the preview cannot be edited
     state: State = State.PENDING
+    edit: Callable[..., Awaitable[Any]] | None = None  # edits the preview message, once sent
 
 
 class PreviewBook:
@@ -116,12 +116,10 @@ class PreviewBook:
         if preview.state is not State.PENDING:
             return  # answered in time, or a press found it lapsed and said so
         preview.state = State.LAPSED
-        if self.timebase.now() >= preview.token_expires_at:
+        if preview.edit is None or self.timebase.now() >= preview.token_expires_at:
             return  # Discord would refuse the edit; a press still says it lapsed
         try:
-            await preview.interaction.edit_original_response(
-                content=said.closed(State.LAPSED.value), embed=None, view=None
-            )
+            await preview.edit(content=said.closed(State.LAPSED.value), embed=None, view=None)
         except discord.HTTPException as exc:
             log.info("preview=%s lapse edit failed status=%s", preview.id, exc.status)
 
@@ -206,17 +204,18 @@ async def offer(
     *,
     threshold: int,
     typical: float,
-    deferred: bool,
+    how: str,
     token_expires_at: float,
     start: Start,
 ) -> None:
-    """Show ``job`` (built, priced, not stored) as a preview instead of starting it."""
+    """Show ``job`` (built, priced, not stored) as a preview instead of starting it: ``how``
+    is "send" (the first answer, ephemeral), "edit" (it replaces the public "thinking…"
+    message of a deferral) or "followup" (an ephemeral followup, the first answer taken)."""
     preview = Preview(
         id=job.id,
         user_id=job.user_id,
         expires_at=book.lapse_time(),
         start=start,
-        interaction=interaction,
         token_expires_at=token_expires_at,
     )
     embed = preview_embed(
@@ -234,10 +233,17 @@ async def offer(
     book.add(preview)  # before the message exists, so no press can come before it
     view = preview_view(preview.id)
     try:
-        if deferred:  # the "thinking…" message becomes the preview
+        if how == "edit":
             await interaction.edit_original_response(embed=embed, view=view)
+            preview.edit = interaction.edit_original_response
+        elif how == "followup":
+            message = await interaction.followup.send(
+                embed=embed, view=view, ephemeral=True, wait=True
+            )
+            preview.edit = message.edit
         else:
             await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+            preview.edit = interaction.edit_original_response
     except BaseException:
         preview.state = State.LAPSED  # never shown: nothing can confirm it
         raise
