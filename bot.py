@@ -11,15 +11,15 @@ import asyncio
 import logging
 import re
 import signal
-import sqlite3
 import sys
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from db.database import Database
+from db.database import DATABASE_ERRORS, Database
 from db.ledger import consistency_problems
 from jobs.callbacks import CallbackServer
 from jobs.download import MediaFetcher
@@ -98,6 +98,8 @@ def secrets_of(settings: Settings) -> list[str]:
     found = [str(settings.discord_token or "")]
     found += [str(c.api_key) for c in settings.providers.values()]
     found.append(str(settings.callback_secret or ""))
+    if settings.database_url:
+        found.append(urlsplit(settings.database_url).password or "")
     return found
 
 
@@ -153,7 +155,7 @@ class BananaBot(commands.Bot):
         self.tree.on_error = self.on_app_command_error
 
     async def setup_hook(self) -> None:
-        self.db = await Database.open(self.settings.database_path)
+        self.db = await Database.open(self.settings.database)
         self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
         self.server_settings = ServerSettings(self.db, clock=self.timebase.now)
         problems = await consistency_problems(self.db)
@@ -408,9 +410,9 @@ async def run(settings: Settings) -> None:
     # Migrations apply before Discord is contacted; a database newer than this code
     # (SchemaTooNew) stops the start here, untouched.
     try:
-        db = await Database.open(settings.database_path)
-    except (sqlite3.Error, OSError) as exc:
-        raise StartupError(f"cannot open the database {settings.database_path}: {exc}") from None
+        db = await Database.open(settings.database)
+    except (*DATABASE_ERRORS, OSError) as exc:
+        raise StartupError(f"cannot open the database {settings.database_shown}: {exc}") from None
     await db.close()
     bot = BananaBot(settings)
     loop = asyncio.get_running_loop()

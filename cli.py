@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,7 @@ import discord
 
 import bot as bot_module
 from db.backup import BackupError, backup
-from db.database import Database, SchemaTooNew
+from db.database import DATABASE_ERRORS, Database, SchemaTooNew
 from db.ledger import consistency_problems
 from providers.errors import AuthError, ProviderError
 from providers.registry import ProviderRegistry
@@ -161,7 +160,7 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     where = f"server {settings.dev_guild_id}" if settings.dev_guild_id else "every server"
     print(
         f"bananabot: the settings are valid (providers: {', '.join(providers)}; "
-        f"database: {settings.database_path}; commands sync to {where})"
+        f"database: {settings.database_shown}; commands sync to {where})"
     )
     if not args.online:
         return 0
@@ -216,22 +215,22 @@ async def _check_key(registry: ProviderRegistry, provider_id: str) -> tuple[bool
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     """The ledger's invariants, one line on stdout (0) or stderr (1); 2 when there is no
     database to check. Reads only: the schema is not migrated."""
-    path = settings.database_path
-    if not path.is_file():
+    path = settings.database_shown
+    if settings.database_path is not None and not settings.database_path.is_file():
         return fail(f"no database at {path} (DATABASE_URL)")
-    return asyncio.run(_check_ledger(path))
+    return asyncio.run(_check_ledger(settings.database, path))
 
 
-async def _check_ledger(path: Path) -> int:
+async def _check_ledger(target: Path | str, path: str) -> int:
     try:
-        db = await Database.open(path, migrate=False)
+        db = await Database.open(target, migrate=False)
         try:
             problems = await consistency_problems(db)
             (entries,) = await db.fetchone("SELECT COUNT(*) FROM ledger")
             (jobs,) = await db.fetchone("SELECT COUNT(*) FROM jobs")
         finally:
             await db.close()
-    except sqlite3.Error as exc:
+    except (*DATABASE_ERRORS, OSError) as exc:
         return fail(f"cannot check {path}: {exc}")
     if problems:
         return fail(
@@ -244,14 +243,14 @@ async def _check_ledger(path: Path) -> int:
 
 
 def _export_usage(args: argparse.Namespace, settings: Settings) -> int:
-    path = settings.database_path
-    if not path.is_file():
+    path = settings.database_shown
+    if settings.database_path is not None and not settings.database_path.is_file():
         return fail(f"no database at {path} (DATABASE_URL)")
     if args.since and args.until and args.since > args.until:
         return fail(f"--since {args.since} is after --until {args.until}")
     try:
-        written = asyncio.run(_export(path, args, settings))
-    except sqlite3.Error as exc:
+        written = asyncio.run(_export(settings.database, args, settings))
+    except (*DATABASE_ERRORS, OSError) as exc:
         return fail(f"cannot read {path}: {exc}")
     if not written:
         within = " in that range" if args.since or args.until else ""
@@ -259,8 +258,8 @@ def _export_usage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _export(path: Path, args: argparse.Namespace, settings: Settings) -> int:
-    db = await Database.open(path, migrate=False)
+async def _export(target: Path | str, args: argparse.Namespace, settings: Settings) -> int:
+    db = await Database.open(target, migrate=False)
     try:
         rows = usage_rows(
             db,
@@ -276,20 +275,20 @@ async def _export(path: Path, args: argparse.Namespace, settings: Settings) -> i
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    path = settings.database_path
+    path = settings.database_shown
     try:
-        applied, version = asyncio.run(_apply_migrations(path))
+        applied, version = asyncio.run(_apply_migrations(settings.database))
     except SchemaTooNew as exc:
         return fail(str(exc))
-    except (sqlite3.Error, OSError) as exc:
+    except (*DATABASE_ERRORS, OSError) as exc:
         return fail(f"cannot migrate {path}: {exc}")
     done = f"applied {', '.join(f'{v:04d}' for v in applied)}" if applied else "nothing to apply"
     print(f"bananabot: the database {path} is at schema version {version} ({done})")
     return 0
 
 
-async def _apply_migrations(path: Path) -> tuple[list[int], int]:
-    db = await Database.open(path, migrate=False)
+async def _apply_migrations(target: Path | str) -> tuple[list[int], int]:
+    db = await Database.open(target, migrate=False)
     try:
         applied = await db.migrate()
         return applied, await db.schema_version()
@@ -299,6 +298,11 @@ async def _apply_migrations(path: Path) -> tuple[list[int], int]:
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     source = settings.database_path
+    if source is None:
+        return fail(
+            "bananabot backup copies a SQLite database; back up PostgreSQL with pg_dump "
+            "(docs/operating.md, section 6)"
+        )
     try:
         result = backup(source, args.path, overwrite=args.force)
     except BackupError as exc:

@@ -7,11 +7,13 @@ line on stderr and exit code 2. Secrets are kept out of ``repr`` so they cannot 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from db.database import POSTGRES_SCHEMES, shown
 from providers.base import ProviderConfig
 
 PROVIDER_IDS = ("nanobanana", "nanobananavideo", "aivideoapi", "nananobanana")
@@ -38,7 +40,7 @@ class Secret(str):
 @dataclass(frozen=True)
 class Settings:
     discord_token: Secret | None
-    database_path: Path
+    database_path: Path | None  # the SQLite file; None on PostgreSQL
     dev_guild_id: int | None
     log_level: str
     providers: dict[str, ProviderConfig]  # enabled HTTP providers only
@@ -64,6 +66,20 @@ class Settings:
     # /healthz and /metrics (METRICS_LISTEN); None: no listener
     metrics_host: str | None = None
     metrics_port: int | None = None
+    database_url: Secret | None = None  # DATABASE_URL=postgresql://…; None on SQLite
+
+    @property
+    def database(self) -> Path | str:
+        """What Database.open takes."""
+        if self.database_url is not None:
+            return self.database_url
+        assert self.database_path is not None
+        return self.database_path
+
+    @property
+    def database_shown(self) -> str:
+        """The database as logs and messages name it: never with its password."""
+        return shown(self.database)
 
     def credit_rate(self, provider_id: str) -> float:
         if provider_id == "sandbox":
@@ -173,16 +189,30 @@ def _trusted_origins(
     return tuple(dict.fromkeys(origins))
 
 
-def _database_path(raw: str | None) -> Path:
+def _database(raw: str | None) -> tuple[Path | None, Secret | None]:
+    """(the SQLite file, or None; the PostgreSQL URL, or None). A PostgreSQL URL may carry
+    a password, so it is kept as a Secret and shown only without it."""
     url = raw or "sqlite:///data/bananabot.db"
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ConfigError(
-            "DATABASE_URL",
-            f"must look like sqlite:///data/bananabot.db (relative) or sqlite:////abs/path.db, "
-            f"got {url!r}",
-        )
-    return Path(url[len(prefix) :])
+    if url.startswith(prefix) and len(url) > len(prefix):
+        return Path(url[len(prefix) :]), None
+    if url.startswith(POSTGRES_SCHEMES):
+        try:
+            parts = urlsplit(url)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if port_ok and (parts.hostname or "host=" in parts.query) and parts.path.strip("/"):
+            return None, Secret(url)
+    raise ConfigError(
+        "DATABASE_URL",
+        "must look like sqlite:///data/bananabot.db (relative), sqlite:////abs/path.db or "
+        f"postgresql://user:password@host:5432/bananabot, got {_without_password(url)!r}",
+    )
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url, flags=re.I)
 
 
 def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
@@ -323,9 +353,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         env, (callback_host, callback_port) if callback_url else None
     )
     providers = _provider_configs(env)
+    database_path, database_url = _database(_get(env, "DATABASE_URL"))
     return Settings(
         discord_token=Secret(token) if token else None,
-        database_path=_database_path(_get(env, "DATABASE_URL")),
+        database_path=database_path,
+        database_url=database_url,
         dev_guild_id=_int(env, "DEV_GUILD_ID", None, minimum=1),
         log_level=log_level,
         providers=providers,

@@ -8,9 +8,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
-from db.database import Database
+from db.database import Connection, Database
 from providers.base import GenerationRequest, Media
 
 
@@ -79,7 +77,7 @@ def _to_row(job: Job) -> dict[str, Any]:
     return row
 
 
-def _from_row(row: aiosqlite.Row) -> Job:
+def _from_row(row) -> Job:
     values = {name: row[name] for name in _COLUMNS}
     values["request"] = GenerationRequest.from_dict(json.loads(row["request"]))
     values["state"] = JobState(row["state"])
@@ -92,7 +90,7 @@ class JobStore:
         self.db = db
 
     @staticmethod
-    async def insert(conn: aiosqlite.Connection, job: Job) -> None:
+    async def insert(conn: Connection, job: Job) -> None:
         """Insert inside the caller's transaction (the reservation's)."""
         row = _to_row(job)
         names = ", ".join(row)
@@ -103,9 +101,7 @@ class JobStore:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _from_row(row) if row else None
 
-    async def update(
-        self, job: Job, *, conn: aiosqlite.Connection | None = None, **changes: Any
-    ) -> Job:
+    async def update(self, job: Job, *, conn: Connection | None = None, **changes: Any) -> Job:
         """Persist some fields of ``job``, inside ``conn``'s transaction when given, then apply
         them to the object: what the object says is never ahead of the database (a stop
         that waits for a state to change can trust it)."""

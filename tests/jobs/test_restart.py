@@ -165,6 +165,8 @@ async def test_a_job_waiting_out_a_429_is_sent_once_after_a_restart(harness, nan
     """Stopped while waiting for Retry-After: nothing was created, so the next process may
     submit it, and does so exactly once."""
     nananobanana_emu.retry_after_seconds = 15
+    nananobanana_emu.task_seconds = 100  # the other generation holds the only slot for 0.5 s
+    # real time: long enough for ours to be refused on a loaded machine (and on PostgreSQL)
     harness.add_provider(nananobanana_factory(nananobanana_emu))
     async with httpx.AsyncClient() as other_client:
         await other_client.post(
