@@ -152,6 +152,13 @@ class Database:
     and db.postgres implement the few methods below that differ."""
 
     dialect: ClassVar[str] = ""
+    # Whether several processes may use the database at once (PostgreSQL), or one at a time
+    # (SQLite: whoever starts may take over every job of the run before it).
+    shared: ClassVar[bool] = False
+    # What ends a SELECT … that locks the rows it reads and passes over rows another
+    # transaction has locked (PostgreSQL's FOR UPDATE SKIP LOCKED); SQLite locks the whole
+    # database for a write transaction already.
+    skip_locked: ClassVar[str] = ""
     conn: Connection  # for reads outside a transaction
     path: Path | str  # as shown to operators (never with a password)
 

@@ -85,9 +85,21 @@ def _from_row(row) -> Job:
     return Job(**values)
 
 
+class LeaseLost(Exception):
+    """Another process holds this job's lease now: this one must leave the job alone."""
+
+
+_OPEN = "state NOT IN ('completed', 'failed')"
+
+
 class JobStore:
-    def __init__(self, db: Database) -> None:
+    """Job rows. A store made with an ``owner`` (a running engine's lease name) writes only
+    to jobs whose lease that owner holds, and raises LeaseLost otherwise: a process that was
+    frozen past its lease cannot overwrite the work of the process that took the job over."""
+
+    def __init__(self, db: Database, *, owner: str | None = None) -> None:
         self.db = db
+        self.owner = owner
 
     @staticmethod
     async def insert(conn: Connection, job: Job) -> None:
@@ -107,12 +119,18 @@ class JobStore:
         that waits for a state to change can trust it)."""
         row = _to_row(dataclasses.replace(job, **changes))
         sets = ", ".join(f"{name} = :{name}" for name in changes)
+        values = {**row, "id": job.id}
         sql = f"UPDATE jobs SET {sets} WHERE id = :id"
+        if self.owner is not None:
+            sql += " AND lease_owner = :lease_owner"
+            values["lease_owner"] = self.owner
         if conn is not None:
-            await conn.execute(sql, {**row, "id": job.id})
+            written = await conn.execute(sql, values)
         else:
             async with self.db.transaction() as own:
-                await own.execute(sql, {**row, "id": job.id})
+                written = await own.execute(sql, values)
+        if self.owner is not None and written.rowcount == 0:
+            raise LeaseLost(f"job {job.id} is leased to another process")
         for name, value in changes.items():
             setattr(job, name, value)
         return job
@@ -163,3 +181,79 @@ class JobStore:
             (provider, since),
         )
         return [r[0] for r in rows]
+
+    # --- leases -------------------------------------------------------------------------
+
+    async def claim(self, job_id: str, now: float, until: float) -> bool:
+        """Take (or keep) the lease of one unfinished job, unless a live lease of another
+        process holds it."""
+        assert self.owner is not None
+        async with self.db.transaction() as conn:
+            claimed = await conn.execute(
+                "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE id = ? "
+                f"AND {_OPEN} AND (lease_owner IS NULL OR lease_owner = ? "
+                "OR lease_expires_at <= ?)",
+                (self.owner, until, job_id, self.owner, now),
+            )
+            return claimed.rowcount > 0
+
+    async def claim_free(self, now: float, until: float, *, limit: int) -> list[Job]:
+        """Take the leases of up to ``limit`` unfinished jobs nobody holds (a new job not yet
+        started, one released at a clean stop, or one whose process died and let its lease
+        lapse), oldest first. Processes claiming at the same moment get different jobs
+        (PostgreSQL skips rows another claim has locked; SQLite has one writer at a time)."""
+        assert self.owner is not None
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE id IN ("
+                f"SELECT id FROM jobs WHERE {_OPEN} AND (lease_owner IS NULL "
+                "OR lease_expires_at <= ?) ORDER BY created_at LIMIT ?"
+                f"{self.db.skip_locked}) RETURNING *",
+                (self.owner, until, now, limit),
+            )
+        return sorted((_from_row(r) for r in rows), key=lambda job: job.created_at)
+
+    async def claim_at_start(self, now: float, until: float) -> list[Job]:
+        """What a starting process resumes. On a database one process uses at a time
+        (SQLite) that is every unfinished job, leases left by the previous run included; on a
+        shared one, the jobs no live process holds."""
+        assert self.owner is not None
+        if not self.db.shared:
+            async with self.db.transaction() as conn:
+                await conn.execute(
+                    f"UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE {_OPEN}",
+                    (self.owner, until),
+                )
+            return await self.unfinished()
+        found: list[Job] = []
+        while batch := await self.claim_free(now, until, limit=500):
+            found += batch
+        return found
+
+    async def renew(self, until: float) -> set[str]:
+        """Extend every lease this owner holds on an unfinished job; the ids still held."""
+        assert self.owner is not None
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                f"UPDATE jobs SET lease_expires_at = ? WHERE lease_owner = ? AND {_OPEN} "
+                "RETURNING id",
+                (until, self.owner),
+            )
+        return {r[0] for r in rows}
+
+    async def release(self, job_ids: list[str] | None = None) -> int:
+        """Give up leases (all of this owner's, or those of ``job_ids``) so another process
+        may take the jobs at once instead of waiting for the leases to lapse."""
+        assert self.owner is not None
+        which = ""
+        if job_ids is not None:
+            if not job_ids:
+                return 0
+            which = f" AND id IN ({', '.join('?' for _ in job_ids)})"
+        async with self.db.transaction() as conn:
+            released = await conn.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL "
+                f"WHERE lease_owner = ?{which}",
+                (self.owner, *(job_ids or ())),
+            )
+            return released.rowcount

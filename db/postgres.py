@@ -169,6 +169,8 @@ async def _setup_connection(conn: asyncpg.Connection) -> None:
 
 class PostgresDatabase(Database):
     dialect = "postgres"
+    shared = True
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool

@@ -109,7 +109,7 @@ class SqliteDatabase(Database):
         shared connection would fail with "cannot start a transaction within a transaction".
         """
         async with self._write_lock:
-            await self.raw.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield self.conn
             except BaseException:
@@ -118,6 +118,19 @@ class SqliteDatabase(Database):
             # Shielded: once the body succeeded, a cancel must not leave it half-applied,
             # and a COMMIT that fails is rolled back even if the caller was cancelled.
             await asyncio.shield(self._commit())
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, which runs in aiosqlite's thread even if the caller is cancelled
+        while it waits: then it is waited for and rolled back, or the shared connection would
+        stay inside a transaction holding the database's write lock."""
+        begin = asyncio.ensure_future(self.raw.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await begin
+            await self._rollback()
+            raise
 
     async def _commit(self) -> None:
         try:

@@ -14,6 +14,13 @@ the jobs most likely to have finished.
 A job found in ``submitting`` after a restart may or may not have reached the provider; it is
 failed and refunded rather than sent again, because a second submit could create a second paid
 task. Every wait has a deadline and every retry is bounded.
+
+Work is claimed, not owned by the process that took the command: a job runs in whichever
+process holds its lease (db.jobs). A process renews its leases every ``policy.lease_renew``
+and looks for jobs nobody holds — new ones, ones released at a clean stop, ones whose process
+died and let the lease lapse — and resumes them where they stopped, exactly as a restart would.
+Every state write is fenced by the lease, so a process frozen past its lease cannot overwrite
+(or charge, or post for) a job another process took over.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
+from db.jobs import Job, JobState, JobStore, LeaseLost
 from jobs import failures
 from jobs.download import Fetched, MediaFetcher
 from jobs.follow import FollowPlan, StatusScheduler, status_rate
@@ -66,6 +76,12 @@ def safe_to_resubmit(exc: ProviderError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
 
 
+def process_name() -> str:
+    """A lease owner's name: this host and process, and a random part so a restarted
+    process with the same pid is not taken for the one before it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 def bot_credits(provider_credits: float, rate: float) -> int:
     return max(0, math.ceil(round(provider_credits * rate, 6)))
 
@@ -85,10 +101,13 @@ class JobEngine:
         callback_url: Callable[[str, str], str] | None = None,
         fetcher: MediaFetcher | None = None,
         metrics: Metrics | None = None,
+        owner: str | None = None,
     ) -> None:
         self.db = db
         self.metrics = metrics or Metrics()
-        self.jobs = JobStore(db)
+        self.owner = owner or process_name()  # the name this process holds leases under
+        self.jobs = JobStore(db, owner=self.owner)
+        self._leased: set[str] = set()  # jobs whose lease this process holds
         self.quota = quota
         self.providers = providers
         self.notifier = notifier
@@ -107,6 +126,7 @@ class JobEngine:
         self._accepting = True
         self._last_progress: dict[str, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._lease_keeper: asyncio.Task[None] | None = None
         limits = max_in_flight or {}
         self.gates = {
             pid: ProviderGate(
@@ -134,11 +154,15 @@ class JobEngine:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> int:
-        """Resume every unfinished job; returns how many. From now on interaction tokens
-        past their lifetime are cleared from the database every ``policy.token_sweep``."""
+        """Resume the unfinished jobs no other live process holds; returns how many. From now
+        on interaction tokens past their lifetime are cleared from the database every
+        ``policy.token_sweep``, and leases are renewed and free jobs taken every
+        ``policy.lease_renew``."""
         await self.forget_expired_tokens()
         self._sweeper = asyncio.create_task(self._sweep_tokens(), name="forget-tokens")
-        unfinished = await self.jobs.unfinished()
+        now = self.time.now()
+        unfinished = await self.jobs.claim_at_start(now, now + self.policy.lease_seconds)
+        self._leased.update(job.id for job in unfinished)
         for pid, gate in self.gates.items():
             if gate.window:
                 for when in await self.jobs.submitted_since(pid, self.time.now() - gate.window[1]):
@@ -148,8 +172,43 @@ class JobEngine:
                 self.gates[job.provider].occupy(job.id)
         for job in unfinished:
             log.info("job=%s resuming state=%s provider=%s", job.id, job.state.value, job.provider)
-            self._spawn(job)
+            self._spawn(job, leased=True)
+        self._lease_keeper = asyncio.create_task(self._keep_leases(), name="leases")
         return len(unfinished)
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await self.time.sleep(self.policy.lease_renew)
+            try:
+                await self.tend_leases()
+            except Exception:
+                log.warning("renewing or claiming job leases failed", exc_info=True)
+
+    async def tend_leases(self) -> int:
+        """Renew this process's leases, let go of jobs another process took over (this one
+        was frozen past its lease), and take up to ``policy.claim_batch`` jobs nobody holds;
+        returns how many were taken."""
+        now = self.time.now()
+        until = now + self.policy.lease_seconds
+        before = set(self._leased)  # a job claimed while renewing is not judged by it
+        held = await self.jobs.renew(until)
+        for job_id in before - held:
+            job, task = self._jobs.get(job_id), self._tasks.get(job_id)
+            self._leased.discard(job_id)
+            if job is not None and task is not None and not job.state.finished:
+                log.warning("job=%s was taken over by another process; leaving it", job_id)
+                task.cancel()
+        if not self._accepting:
+            return 0
+        taken = await self.jobs.claim_free(now, until, limit=self.policy.claim_batch)
+        taken = [job for job in taken if job.id not in self._tasks]
+        self._leased.update(job.id for job in taken)
+        for job in taken:
+            if job.state in (JobState.RUNNING, JobState.DELIVERING) and job.provider in self.gates:
+                self.gates[job.provider].occupy(job.id)
+            log.info("job=%s taking over state=%s", job.id, job.state.value)
+            self._spawn(job, leased=True)
+        return len(taken)
 
     def join_queue(self, job: Job) -> int | None:
         """Give a new job its place in its provider's queue before it starts; its position."""
@@ -186,6 +245,8 @@ class JobEngine:
         self.begin_stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self._lease_keeper is not None:
+            self._lease_keeper.cancel()
         loop = asyncio.get_running_loop()
         until = loop.time() + self.policy.stop_grace
         while self._answers_in_flight() and loop.time() < until:  # noqa: ASYNC110 - see above
@@ -195,6 +256,13 @@ class JobEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        try:  # another process may take the paused jobs now, not when the leases lapse
+            released = await self.jobs.release()
+            if released:
+                log.info("job leases released count=%d", released)
+        except Exception:
+            log.warning("could not release job leases; they lapse by themselves", exc_info=True)
+        self._leased.clear()
         for follower in self.followers.values():
             await follower.aclose()
         if self._owns_fetcher:
@@ -233,11 +301,15 @@ class JobEngine:
         gate = self.gates.get(job.provider)
         return gate.position(job.id) if gate else None
 
-    def _spawn(self, job: Job) -> None:
+    def _spawn(self, job: Job, *, leased: bool = False) -> None:
+        """Run ``job`` in a task of its own; ``leased``: its lease is held already (else the
+        task takes it first, and leaves the job alone if another process has it)."""
+        if job.id in self._tasks:
+            return  # running here already
         gate = self.gates.get(job.provider)
         if gate is not None and job.state is JobState.QUEUED:
             gate.join(job.id)  # its queue position is known from now on
-        task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+        task = asyncio.create_task(self._run(job, leased=leased), name=f"job-{job.id}")
         follower = self.followers.get(job.provider)
         self._tasks[job.id] = task
         self._jobs[job.id] = job
@@ -286,10 +358,16 @@ class JobEngine:
 
     # --- the state machine -------------------------------------------------------------
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, *, leased: bool = False) -> None:
         provider = self.providers.get(job.provider)
         gate = self.gates.get(job.provider)
         try:
+            if not leased:
+                now = self.time.now()
+                if not await self.jobs.claim(job.id, now, now + self.policy.lease_seconds):
+                    log.info("job=%s is run by another process", job.id)
+                    return
+                self._leased.add(job.id)
             if provider is None or gate is None:
                 await self._fail(job, failures.provider_disabled(job), "provider not enabled")
                 return
@@ -310,6 +388,9 @@ class JobEngine:
         except asyncio.CancelledError:
             log.info("job=%s paused state=%s (will resume on start)", job.id, job.state.value)
             raise
+        except LeaseLost:
+            log.warning("job=%s was taken over by another process; leaving it", job.id)
+            self._leased.discard(job.id)
         except Exception as exc:
             log.exception("job=%s unexpected error state=%s", job.id, job.state.value)
             if job.result_message_id is not None and not job.state.finished:
@@ -323,8 +404,10 @@ class JobEngine:
                 )
             else:
                 self.metrics.forget(job.id)
-            if gate is not None and job.state.finished:
-                await gate.release(job.id)
+            if gate is not None and (job.state.finished or job.id not in self._leased):
+                await gate.release(job.id)  # its slot, or its place in line
+            if job.state.finished:
+                self._leased.discard(job.id)
             self._last_progress.pop(job.id, None)
             if job.state.finished and job.interaction_token is not None:
                 await self._forget_token(job)

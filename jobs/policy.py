@@ -52,3 +52,10 @@ class EnginePolicy:
     video_deadline: float = 30 * 60.0
     token_lifetime: float = 15 * 60.0  # Discord's interaction tokens: never kept longer
     token_sweep: float = 60.0  # how often stored tokens past their lifetime are cleared
+
+    # -- leases: several processes sharing one database (db.jobs) ---------------------------
+    lease_seconds: float = 60.0  # a job whose process stopped renewing is taken over after
+    # this long: the longest a crash delays a job, and far above any pause of a live process
+    lease_renew: float = 15.0  # how often a process renews its leases and looks for free jobs
+    claim_batch: int = 100  # free jobs one process takes at a time, so a process that starts
+    # or looks first does not take every job of a crashed one
