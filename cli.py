@@ -22,7 +22,15 @@ import discord
 
 import bot as bot_module
 from db.backup import BackupError, backup
-from db.database import DATABASE_ERRORS, Database, SchemaTooNew
+from db.copy import Copied, CopyRefused, copy_database
+from db.database import (
+    DATABASE_ERRORS,
+    Database,
+    SchemaTooNew,
+    is_postgres_url,
+    shown,
+    sqlite_path,
+)
 from db.ledger import consistency_problems
 from providers.errors import AuthError, ProviderError
 from providers.registry import ProviderRegistry
@@ -41,7 +49,7 @@ COMMANDS = {
     "check": "check the credit ledger in DATABASE_URL and exit",
     "check-config": "check the settings without connecting to Discord, and exit",
     "export-usage": "write a server's credit ledger as CSV to stdout",
-    "migrate": "apply the database migrations and exit",
+    "migrate": "apply the database migrations and exit; with --from/--to, copy a database",
     "backup": "write a consistent copy of the database, also while the bot runs",
 }
 
@@ -94,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--guild", type=int, required=True, metavar="ID", help="the server id")
     export.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="from this day")
     export.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="through this day")
-    commands.add_parser("migrate", help=COMMANDS["migrate"])
+    migrate = commands.add_parser(
+        "migrate",
+        help=COMMANDS["migrate"],
+        description="Without options: apply the migrations to DATABASE_URL. With --from and "
+        "--to: copy every row of one database into a new, empty one (SQLite to PostgreSQL "
+        "when the bot outgrows one process); stop the bot first.",
+    )
+    migrate.add_argument("--from", dest="source", metavar="URL", help="sqlite:///… to copy")
+    migrate.add_argument("--to", dest="target", metavar="URL", help="postgresql://… to fill")
     copy = commands.add_parser(
         "backup",
         help=COMMANDS["backup"],
@@ -275,6 +291,8 @@ async def _export(target: Path | str, args: argparse.Namespace, settings: Settin
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.source or args.target:
+        return _copy(args)
     path = settings.database_shown
     try:
         applied, version = asyncio.run(_apply_migrations(settings.database))
@@ -294,6 +312,41 @@ async def _apply_migrations(target: Path | str) -> tuple[list[int], int]:
         return applied, await db.schema_version()
     finally:
         await db.close()
+
+
+def _copy(args: argparse.Namespace) -> int:
+    if not (args.source and args.target):
+        return fail("migrate copies a database with both --from URL and --to URL")
+    source, target = args.source, args.target
+    if not is_postgres_url(source) and not sqlite_path(source).is_file():
+        return fail(f"no database at {shown(source)} (--from)")
+    if shown(source) == shown(target):
+        return fail("--from and --to name the same database")
+    try:
+        copied = asyncio.run(_copy_rows(source, target))
+    except (CopyRefused, SchemaTooNew) as exc:
+        return fail(str(exc))
+    except (*DATABASE_ERRORS, OSError) as exc:
+        return fail(f"cannot copy {shown(source)} to {shown(target)}: {exc}")
+    tables = ", ".join(f"{table} {rows}" for table, rows in copied.tables.items())
+    print(
+        f"bananabot: copied {shown(source)} to {shown(target)} at schema version "
+        f"{copied.schema_version} ({copied.rows} rows: {tables}); set DATABASE_URL to the "
+        "new database and start the bot"
+    )
+    return 0
+
+
+async def _copy_rows(source: str, target: str) -> Copied:
+    src = await Database.open(source, migrate=False)
+    try:
+        dst = await Database.open(target)  # the schema is created there
+        try:
+            return await copy_database(src, dst)
+        finally:
+            await dst.close()
+    finally:
+        await src.close()
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:

@@ -67,6 +67,11 @@ class Settings:
     metrics_host: str | None = None
     metrics_port: int | None = None
     database_url: Secret | None = None  # DATABASE_URL=postgresql://…; None on SQLite
+    # Sharding (SHARD_COUNT, SHARD_IDS): None runs one gateway connection, as a bot in fewer
+    # than 2,500 servers may; else an AutoShardedBot over ``shard_ids`` of ``shard_count``.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None  # None: every shard of shard_count
+    sync_commands: bool = True  # SYNC_COMMANDS: this process syncs the slash commands
 
     @property
     def database(self) -> Path | str:
@@ -187,6 +192,35 @@ def _trusted_origins(
             )
         origins.append(origin)
     return tuple(dict.fromkeys(origins))
+
+
+def _sharding(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    count = _int(env, "SHARD_COUNT", None, minimum=1)
+    raw = _get(env, "SHARD_IDS")
+    if raw is None:
+        return count, None
+    if count is None:
+        raise ConfigError(
+            "SHARD_IDS", "needs SHARD_COUNT, the number of shards across all processes"
+        )
+    ids: list[int] = []
+    for part in raw.split(","):
+        text = part.strip()
+        if not text.isdigit() or int(text) >= count:
+            raise ConfigError(
+                "SHARD_IDS",
+                f"must be comma-separated shard numbers from 0 to {count - 1} "
+                f"(SHARD_COUNT is {count}), got {text!r}",
+            )
+        ids.append(int(text))
+    return count, tuple(sorted(set(ids)))
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (_get(env, name) or ("1" if default else "0")).lower()
+    if raw not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(name, f"must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes")
 
 
 def _database(raw: str | None) -> tuple[Path | None, Secret | None]:
@@ -354,10 +388,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     )
     providers = _provider_configs(env)
     database_path, database_url = _database(_get(env, "DATABASE_URL"))
+    shard_count, shard_ids = _sharding(env)
     return Settings(
         discord_token=Secret(token) if token else None,
         database_path=database_path,
         database_url=database_url,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        sync_commands=_flag(env, "SYNC_COMMANDS", True),
         dev_guild_id=_int(env, "DEV_GUILD_ID", None, minimum=1),
         log_level=log_level,
         providers=providers,

@@ -135,7 +135,7 @@ def sqlite_path(target: Path | str) -> Path:
 def shown(target: Path | str) -> str:
     """``target`` as it may be printed and logged: a PostgreSQL URL without its password."""
     if not is_postgres_url(target):
-        return str(target)
+        return str(sqlite_path(target))
     from urllib.parse import urlsplit
 
     parts = urlsplit(str(target))
@@ -233,6 +233,9 @@ class Database:
     def floor_int(self, expression: str) -> str:
         """SQL for the whole number at or below ``expression`` (a non-negative real)."""
         raise NotImplementedError
+
+    async def continue_numbering(self, table: str, column: str) -> None:
+        """After rows were copied in with their ids: new rows get ids after the largest."""
 
     async def close(self) -> None:
         raise NotImplementedError

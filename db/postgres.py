@@ -230,6 +230,15 @@ class PostgresDatabase(Database):
     def floor_int(self, expression: str) -> str:
         return f"CAST(FLOOR({expression}) AS BIGINT)"  # CAST alone rounds to nearest
 
+    async def continue_numbering(self, table: str, column: str) -> None:
+        """An identity column's sequence does not see ids written explicitly."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), "
+                f"(SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}), false)",
+                (table, column),
+            )
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresConnection]:
         """BEGIN … COMMIT on one pooled connection; any failure rolls back. The end (commit

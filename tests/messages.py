@@ -34,6 +34,7 @@ ERROR_CLASSES = frozenset(
         "StartupError",
         "SchemaTooNew",
         "BackupError",
+        "CopyRefused",
         "UserFacingError",
         "InvalidRequest",
         "InsufficientCredits",
@@ -53,6 +54,7 @@ FORWARDS = {
     ("cogs/quota.py", "modrole", "refusal"): "moderator_role_refusal",
     ("cli.py", "_migrate", "str(exc)"): "SchemaTooNew",
     ("cli.py", "_backup", "str(exc)"): "backup",
+    ("cli.py", "_copy", "str(exc)"): "copy_database",
 }
 CLI_LINES = frozenset({"fail", "error"})  # cli.py: fail(...) and log.error(...)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.jobs import Job, JobState
+from db.jobs import Job, JobState, JobStore
 from providers.base import GenerationRequest, Kind
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 
@@ -26,5 +26,5 @@ async def store_job(bot, *, state: JobState, provider: str, model: str, cost: in
         updated_at=now,
     )
     await bot.quota.reserve_job(job)
-    await bot.engine.jobs.update(job, state=state)
+    await JobStore(bot.db).update(job, state=state)  # as the previous process left it
     return job
