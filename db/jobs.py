@@ -187,29 +187,40 @@ class JobStore:
     async def claim(self, job_id: str, now: float, until: float) -> bool:
         """Take (or keep) the lease of one unfinished job, unless a live lease of another
         process holds it."""
-        assert self.owner is not None
-        async with self.db.transaction() as conn:
-            claimed = await conn.execute(
-                "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE id = ? "
-                f"AND {_OPEN} AND (lease_owner IS NULL OR lease_owner = ? "
-                "OR lease_expires_at <= ?)",
-                (self.owner, until, job_id, self.owner, now),
-            )
-            return claimed.rowcount > 0
+        return job_id in await self.claim_many([job_id], now, until)
 
-    async def claim_free(self, now: float, until: float, *, limit: int) -> list[Job]:
-        """Take the leases of up to ``limit`` unfinished jobs nobody holds (a new job not yet
-        started, one released at a clean stop, or one whose process died and let its lease
-        lapse), oldest first. Processes claiming at the same moment get different jobs
-        (PostgreSQL skips rows another claim has locked; SQLite has one writer at a time)."""
+    async def claim_many(self, job_ids: list[str], now: float, until: float) -> set[str]:
+        """``claim`` for several jobs in one statement; the ids now held."""
+        assert self.owner is not None
+        if not job_ids:
+            return set()
+        marks = ", ".join("?" for _ in job_ids)
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                f"UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE id IN ({marks}) "
+                f"AND {_OPEN} AND (lease_owner IS NULL OR lease_owner = ? "
+                "OR lease_expires_at <= ?) RETURNING id",
+                (self.owner, until, *job_ids, self.owner, now),
+            )
+        return {r[0] for r in rows}
+
+    async def claim_free(
+        self, now: float, until: float, *, limit: int, fresh: float | None = None
+    ) -> list[Job]:
+        """Take the leases of up to ``limit`` unfinished jobs nobody holds (one released at a
+        clean stop, one whose process died and let its lease lapse, one never started),
+        oldest first. A job created after ``fresh`` with no lease yet is left alone: the
+        process that took its command is about to start it. Processes claiming at the same
+        moment get different jobs (PostgreSQL skips rows another claim has locked; SQLite
+        has one writer at a time)."""
         assert self.owner is not None
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE jobs SET lease_owner = ?, lease_expires_at = ? WHERE id IN ("
-                f"SELECT id FROM jobs WHERE {_OPEN} AND (lease_owner IS NULL "
-                "OR lease_expires_at <= ?) ORDER BY created_at LIMIT ?"
+                f"SELECT id FROM jobs WHERE {_OPEN} AND ((lease_owner IS NULL "
+                "AND created_at <= ?) OR lease_expires_at <= ?) ORDER BY created_at LIMIT ?"
                 f"{self.db.skip_locked}) RETURNING *",
-                (self.owner, until, now, limit),
+                (self.owner, until, now if fresh is None else fresh, now, limit),
             )
         return sorted((_from_row(r) for r in rows), key=lambda job: job.created_at)
 
@@ -251,8 +262,8 @@ class JobStore:
                 return 0
             which = f" AND id IN ({', '.join('?' for _ in job_ids)})"
         async with self.db.transaction() as conn:
-            released = await conn.execute(
-                "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL "
+            released = await conn.execute(  # lapsed at once (0): free to take
+                "UPDATE jobs SET lease_owner = NULL, lease_expires_at = 0 "
                 f"WHERE lease_owner = ?{which}",
                 (self.owner, *(job_ids or ())),
             )

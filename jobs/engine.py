@@ -57,6 +57,8 @@ from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
+CLAIM_BATCH_MAX = 200  # new jobs whose leases are taken in one statement: a burst of commands
+# shares a few transactions instead of taking the database's connections one job each
 STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
 UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
 
@@ -108,6 +110,8 @@ class JobEngine:
         self.owner = owner or process_name()  # the name this process holds leases under
         self.jobs = JobStore(db, owner=self.owner)
         self._leased: set[str] = set()  # jobs whose lease this process holds
+        self._claims: list[tuple[str, asyncio.Future[bool]]] = []  # new jobs to claim
+        self._claimer: asyncio.Task[None] | None = None
         self.quota = quota
         self.providers = providers
         self.notifier = notifier
@@ -176,6 +180,32 @@ class JobEngine:
         self._lease_keeper = asyncio.create_task(self._keep_leases(), name="leases")
         return len(unfinished)
 
+    async def _claim(self, job_id: str) -> bool:
+        """Take a new job's lease, together with the other jobs that arrive meanwhile."""
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((job_id, outcome))
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.create_task(self._claim_batches(), name="claims")
+        return await outcome
+
+    async def _claim_batches(self) -> None:
+        while self._claims:
+            batch = self._claims[:CLAIM_BATCH_MAX]
+            del self._claims[: len(batch)]
+            now = self.time.now()
+            try:
+                held = await self.jobs.claim_many(
+                    [job_id for job_id, _ in batch], now, now + self.policy.lease_seconds
+                )
+            except Exception as exc:
+                for _, outcome in batch:
+                    if not outcome.done():
+                        outcome.set_exception(exc)
+                continue
+            for job_id, outcome in batch:
+                if not outcome.done():
+                    outcome.set_result(job_id in held)
+
     async def _keep_leases(self) -> None:
         while True:
             await self.time.sleep(self.policy.lease_renew)
@@ -191,7 +221,7 @@ class JobEngine:
         now = self.time.now()
         until = now + self.policy.lease_seconds
         before = set(self._leased)  # a job claimed while renewing is not judged by it
-        held = await self.jobs.renew(until)
+        held = await self.jobs.renew(until) if before else set()
         for job_id in before - held:
             job, task = self._jobs.get(job_id), self._tasks.get(job_id)
             self._leased.discard(job_id)
@@ -200,7 +230,9 @@ class JobEngine:
                 task.cancel()
         if not self._accepting:
             return 0
-        taken = await self.jobs.claim_free(now, until, limit=self.policy.claim_batch)
+        taken = await self.jobs.claim_free(
+            now, until, limit=self.policy.claim_batch, fresh=now - self.policy.lease_seconds
+        )
         taken = [job for job in taken if job.id not in self._tasks]
         self._leased.update(job.id for job in taken)
         for job in taken:
@@ -224,6 +256,11 @@ class JobEngine:
             log.info("job=%s stored while stopping; it starts after the restart", job.id)
             return
         self._spawn(job)
+
+    async def card_lost(self, job: Job) -> None:
+        """The job's card could not be posted: no progress edits (the result still comes as
+        a channel message). Written before the job starts, so without its lease."""
+        await JobStore(self.db).update(job, ack_expires_at=None)
 
     @property
     def accepting(self) -> bool:
@@ -363,8 +400,12 @@ class JobEngine:
         gate = self.gates.get(job.provider)
         try:
             if not leased:
-                now = self.time.now()
-                if not await self.jobs.claim(job.id, now, now + self.policy.lease_seconds):
+                try:
+                    held = await self._claim(job.id)
+                except Exception as exc:  # the lease stays free: the next look takes the job
+                    log.warning("job=%s could not be claimed yet: %r", job.id, exc)
+                    return
+                if not held:
                     log.info("job=%s is run by another process", job.id)
                     return
                 self._leased.add(job.id)

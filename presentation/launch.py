@@ -201,7 +201,7 @@ async def start_generation(
     except discord.HTTPException as exc:
         # The job is stored and runs; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
-        await bot.engine.jobs.update(job, ack_expires_at=None)
+        await bot.engine.card_lost(job)
     finally:
         bot.engine.enqueue(job)
     return job

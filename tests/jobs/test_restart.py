@@ -143,6 +143,7 @@ async def test_queued_jobs_resume_in_order_and_respect_a_task_still_running(
 ):
     """After a restart the one-slot account is still busy with the running job; the queued
     one waits for it instead of collecting 429s."""
+    nananobanana_emu.task_seconds = 100  # 0.5 s of real time: still running at the restart
     harness.add_provider(nananobanana_factory(nananobanana_emu))
     running = await harness.submit("nananobanana", image("nano-banana", "first"))
     await harness.wait_for_state(running.id, JobState.RUNNING)
@@ -166,7 +167,7 @@ async def test_a_job_waiting_out_a_429_is_sent_once_after_a_restart(harness, nan
     """Stopped while waiting for Retry-After: nothing was created, so the next process may
     submit it, and does so exactly once."""
     nananobanana_emu.retry_after_seconds = 15
-    nananobanana_emu.task_seconds = 100  # the other generation holds the only slot for 0.5 s
+    nananobanana_emu.task_seconds = 200  # the other generation holds the only slot for 1 s
     # real time: long enough for ours to be refused on a loaded machine (and on PostgreSQL)
     harness.add_provider(nananobanana_factory(nananobanana_emu))
     async with httpx.AsyncClient() as other_client:
