@@ -15,31 +15,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 import discord
 
-from db.jobs import Job, JobState
-from jobs.errors import InvalidRequest
+from jobs.errors import ProviderNotEnabled, Restarting
+from jobs.models import ModelChooser
+from jobs.pricing import Pricer
+from jobs.records import Job, JobState
+from jobs.service import JobService
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card
-from providers.base import GenerationRequest, Kind, ModelSpec
-from providers.registry import ModelNotAllowed
-from quota.server_settings import GuildPolicy
-
-if TYPE_CHECKING:
-    from bot import BananaBot
+from providers.base import GenerationRequest, ModelSpec
+from providers.registry import ModelRefusedHere, ProviderRegistry
+from quota.server_settings import GuildPolicy, ServerSettings
+from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
 PRICE_DEFER_AFTER = 1.0  # a price not known by then is awaited behind a deferral (3 s in all)
 TOKEN_LIFETIME = 15 * 60.0  # Discord's interaction tokens work this long for edits
 TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
-RESTARTING = (
-    "The bot is restarting, so nothing was started and nothing was charged. "
-    "Please try again in a minute."
-)
+
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class Services(Protocol):
+    """What starting a job needs of the bot (bot.BananaBot has it all); a protocol, so this
+    module does not import the bot that imports it."""
+
+    registry: ProviderRegistry
+    models: ModelChooser
+    pricer: Pricer
+    server_settings: ServerSettings
+    quota: QuotaService
+    jobs: JobService
+    timebase: Clock
 
 
 def new_job_id() -> str:
@@ -47,13 +64,21 @@ def new_job_id() -> str:
 
 
 async def price(
-    bot: BananaBot, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
+    bot: Services, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
 ) -> tuple[int, bool]:
     """Bot credits for ``request``, and whether the interaction had to be deferred to wait
-    for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
+    for them. Raises PriceUnavailable or ProviderNotEnabled (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
-        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
-    lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
+        raise ProviderNotEnabled(provider=spec.provider)
+    return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
+
+
+async def _behind_deferral(
+    interaction: discord.Interaction, pricing: Awaitable[T], spec: ModelSpec
+) -> tuple[T, bool]:
+    """``pricing``'s answer, deferring the interaction publicly first when it takes longer
+    than PRICE_DEFER_AFTER; and whether it was deferred."""
+    lookup = asyncio.ensure_future(pricing)
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
         return lookup.result(), False
@@ -66,24 +91,12 @@ async def price(
     return await lookup, True
 
 
-def bot_default(bot: BananaBot, command_kind: str) -> str | None:
-    """The operator's default model for a command kind (DEFAULT_*_MODEL)."""
-    settings = bot.settings
-    return {
-        "image": settings.default_image_model,
-        "video": settings.default_video_model,
-        "animate": settings.default_animate_model,
-    }[command_kind]
-
-
 def _parent_channel(interaction: discord.Interaction) -> int | None:
     """A thread's parent channel: a thread of an allowed channel is allowed too."""
     return getattr(interaction.channel, "parent_id", None)
 
 
-async def admit(
-    bot: BananaBot, interaction: discord.Interaction, *texts: str | None
-) -> GuildPolicy:
+async def admit(bot: Services, interaction: discord.Interaction, *texts: str | None) -> GuildPolicy:
     """The server's rules that come before anything else (/settings channel, blocklist):
     raises UserFacingError, nothing chosen, priced or charged. Returns the server's policy
     for choosing the model."""
@@ -93,48 +106,27 @@ async def admit(
     return policy
 
 
-def choose_model(
-    bot: BananaBot,
-    policy: GuildPolicy,
-    name: str | None,
-    kind: Kind,
-    *,
-    command_kind: str,
-    image_input: bool | None,
-    accepts: Callable[[ModelSpec], bool] | None = None,
-) -> ModelSpec:
-    """The model a command runs: the one named, else the server's /settings default, else
-    the operator's DEFAULT_*_MODEL, else the first allowed model that takes the options;
-    models the server does not allow are never picked and refused when named."""
-    return bot.registry.resolve(
-        name,
-        kind,
-        default=bot_default(bot, command_kind),
-        server_default=policy.default_for(command_kind),
-        image_input=image_input,
-        accepts=accepts,
-        allowed=policy.allows,
-    )
-
-
 def member_role_ids(interaction: discord.Interaction) -> list[int]:
     user = interaction.user
     return [r.id for r in getattr(user, "roles", [])]
 
 
 async def start_generation(
-    bot: BananaBot,
+    bot: Services,
     interaction: discord.Interaction,
     spec: ModelSpec,
     request: GenerationRequest,
     *,
     command: str,
     policy: GuildPolicy | None = None,
+    named: str | None = None,
 ) -> Job:
     """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
 
     The server's rules are checked again here, whatever path led here (a command, a button),
-    before anything is priced: the channel, the prompt, and that the model is allowed."""
+    before anything is priced: the channel, the prompt, and that the model is allowed.
+    ``named``: the ``model`` option as the member gave it (``provider:model`` pins one
+    provider; otherwise a model several providers offer is routed: JobService.plan)."""
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)
@@ -142,19 +134,25 @@ async def start_generation(
         policy.check_channel(interaction.channel_id, _parent_channel(interaction))
         policy.check_prompt(request.prompt, request.negative_prompt)
     if not policy.allows(spec):
-        raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
-    if not bot.engine.accepting:
-        raise InvalidRequest(RESTARTING)
+        raise ModelRefusedHere(name=spec.id)
+    if not bot.jobs.accepting:
+        raise Restarting()
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    cost, deferred = await price(bot, interaction, spec, request)
-    if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
-        raise InvalidRequest(RESTARTING)
-    now = bot.timebase.now()
-    deadline = (
-        bot.engine.policy.video_deadline
-        if spec.kind.value == "video"
-        else bot.engine.policy.image_deadline
+    if bot.registry.get(spec.provider) is None:
+        raise ProviderNotEnabled(provider=spec.provider)
+    planning = bot.jobs.plan(
+        spec,
+        request,
+        command=command,
+        named=named,
+        defaults=(policy.default_for(command), bot.models.operator_default(command)),
+        allowed=policy.allows,
     )
+    chosen, deferred = await _behind_deferral(interaction, planning, spec)
+    spec, request, cost = chosen.spec, chosen.request, chosen.cost
+    if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
+        raise Restarting()
+    now = bot.timebase.now()
     job = Job(
         id=new_job_id(),
         guild_id=interaction.guild_id or 0,
@@ -166,29 +164,31 @@ async def start_generation(
         model=spec.id,
         request=request,
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
-        deadline_at=now + bot.engine.policy.queue_wait_max + deadline,
+        deadline_at=bot.jobs.deadline_at(spec.kind.value, now),
         updated_at=now,
         application_id=interaction.application_id,
         interaction_token=interaction.token,
         # the card's progress edits may start once it exists (the job starts after it)
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
+        routes=chosen.routes,
     )
     await bot.quota.reserve_job(job, member_role_ids(interaction))
     log.info(
-        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
+        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d routes=%s",
         job.id,
         job.user_id,
         job.guild_id,
         job.provider,
         job.model,
         cost,
+        ",".join(r.provider for r in job.routes) or "-",
     )
     # The job starts only after the card is out: nothing competes with the reply, and the
     # engine's progress edits never race the message they edit.
-    card = job_card(job, bot.engine.join_queue(job))
+    card = job_card(job, bot.jobs.join_queue(job))
     try:
         if deferred:  # the "thinking…" message becomes the job card
             await interaction.edit_original_response(
@@ -201,7 +201,7 @@ async def start_generation(
     except discord.HTTPException as exc:
         # The job is stored and runs; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
-        await bot.engine.card_lost(job)
+        await bot.jobs.acknowledgement_failed(job)
     finally:
-        bot.engine.enqueue(job)
+        bot.jobs.enqueue(job)
     return job

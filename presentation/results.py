@@ -18,8 +18,8 @@ from datetime import timedelta
 
 import discord
 
-from db.jobs import Job
 from jobs.media import MediaFile
+from jobs.records import Job
 from presentation.discord_limits import (
     CONTENT_MAX,
     EMBED_FIELD_VALUE_MAX,
@@ -69,12 +69,15 @@ class Result:
     unfetched: int = 0  # files neither attached nor linked: refused, and not safe to link
 
 
-def build(result: Result, shape: Shape, *, note: str = "") -> list[Outgoing]:
+def build(
+    result: Result, shape: Shape, *, note: str = "", headline: str | None = None
+) -> list[Outgoing]:
     """The messages of ``result`` in ``shape``; the first is the main message. ``note``
-    tells the member why the result looks the way it does (a fallback's true reason)."""
+    tells the member why the result looks the way it does (a fallback's true reason);
+    ``headline`` replaces the opening "@member your image is ready!" (/show)."""
     job = result.job
     what, verb = what_was_made(job)
-    mention = f"<@{job.user_id}> your {what} {verb} ready!"
+    mention = headline if headline is not None else f"<@{job.user_id}> your {what} {verb} ready!"
     content = clip(" ".join(p for p in (mention, _unfetched_note(result), note) if p), CONTENT_MAX)
     files = result.files if shape is Shape.FULL else []
     links = [m.url for m in result.links]
@@ -114,7 +117,7 @@ def _result_embed(result: Result) -> discord.Embed:
     job = result.job
     embed = discord.Embed(description=preview(job.request.prompt), colour=COLOUR_DONE)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
-    cost = job.charged if job.charged is not None else job.cost
+    cost = job.charged if job.charged is not None else job.reserved
     embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
     embed.add_field(name="Time", value=duration_text(result.elapsed), inline=True)
     embed.set_footer(text=f"job {job.id}")

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobStore
 from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
+from jobs.records import Job
+from jobs.store import JobStore
 from quota.periods import PERIODS, period_end, period_key
 
 log = logging.getLogger(__name__)
@@ -80,17 +81,9 @@ class QuotaService:
     def _period_at(self, now: float) -> str:
         return period_key(self.period, datetime.fromtimestamp(now, UTC))
 
-    def current_period(self) -> str:
-        return self._period_at(self.clock())
-
-    def resets_at(self) -> datetime | None:
-        return period_end(self.period, datetime.fromtimestamp(self.clock(), UTC))
-
-    async def _allowance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> int:
-        found = await ledger.standing(conn, guild_id, user_id, role_ids, "")  # no period needed
-        return self._first_set(found.own, found.role, found.default)
-
     def _first_set(self, *settings: int | None) -> int:
+        """The member's allowance per period: their own setting, else the highest setting of
+        their roles, else the server default, else ``default_credits``."""
         return next((value for value in settings if value is not None), self.default_credits)
 
     async def _balance(
@@ -118,13 +111,6 @@ class QuotaService:
             self.db.conn, guild_id, user_id, list(role_ids or ()), self.clock()
         )
 
-    async def allowance(
-        self, guild_id: int, user_id: int, role_ids: list[int] | None = None
-    ) -> int:
-        """The member's allowance per period: their own setting, else the highest setting of
-        ``role_ids``, else the server default, else ``default_credits``."""
-        return await self._allowance(self.db.conn, guild_id, user_id, list(role_ids or ()))
-
     # --- the job path ---------------------------------------------------------------------
 
     async def reserve_job(self, job: Job, role_ids: list[int] | None = None) -> Balance:
@@ -136,8 +122,8 @@ class QuotaService:
         Reservations that arrive together share one transaction (see _reserve_batches), each
         still checked against what the ones before it in the batch took.
         """
-        if job.cost < 0:
-            raise ValueError(f"job {job.id} has a negative cost ({job.cost})")
+        if job.reserved < 0:
+            raise ValueError(f"job {job.id} has a negative reservation ({job.reserved})")
         pending = _Pending(job, list(role_ids or ()), asyncio.get_running_loop().create_future())
         self._pending.append(pending)
         if self._batcher is None or self._batcher.done():
@@ -166,7 +152,7 @@ class QuotaService:
                 outcomes = [exc] * len(batch)
             for pending, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, Balance):  # committed
-                    self._count("reserved", pending.job.cost)
+                    self._count("reserved", pending.job.reserved)
                 if pending.outcome.done():  # the caller gave up waiting
                     continue
                 if isinstance(outcome, Exception):
@@ -178,25 +164,23 @@ class QuotaService:
         job = pending.job
         balance = await self._balance(conn, job.guild_id, job.user_id, pending.roles, now)
         if balance.running_jobs >= self.max_jobs_per_user:
-            raise TooManyJobs(
-                f"You already have {balance.running_jobs} generation"
-                f"{'s' if balance.running_jobs != 1 else ''} running; the limit is "
-                f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
-                "finish and try again."
-            )
-        if job.cost > balance.left:
+            raise TooManyJobs(running=balance.running_jobs, limit=self.max_jobs_per_user)
+        if job.reserved > balance.left:
             raise InsufficientCredits(
-                _not_enough(job.cost, balance), cost=job.cost, left=balance.left
+                cost=job.reserved,
+                left=balance.left,
+                reserved=balance.reserved,
+                resets_at=balance.resets_at,
             )
-        from_allowance = min(job.cost, balance.allowance_left)
-        from_bonus = job.cost - from_allowance
+        from_allowance = min(job.reserved, balance.allowance_left)
+        from_bonus = job.reserved - from_allowance
         await JobStore.insert(conn, job)
         await ledger.append(
             conn,
             guild_id=job.guild_id,
             user_id=job.user_id,
             kind="reserve",
-            amount=job.cost,
+            amount=job.reserved,
             allowance_delta=-from_allowance,
             bonus_delta=-from_bonus,
             period=self._period_at(now),
@@ -207,9 +191,9 @@ class QuotaService:
         )
         return dataclasses.replace(  # what a fresh read would say, without reading again
             balance,
-            reserved=balance.reserved + job.cost,
+            reserved=balance.reserved + job.reserved,
             bonus=balance.bonus - from_bonus,
-            left=balance.left - job.cost,
+            left=balance.left - job.reserved,
             allowance_left=balance.allowance_left - from_allowance,
             running_jobs=balance.running_jobs + 1,
         )
@@ -433,17 +417,3 @@ def _reason(text: str | None) -> str | None:
     """Reasons are stored trimmed to 200 characters; empty ones as NULL."""
     text = (text or "").strip()
     return text[:200] or None
-
-
-def _not_enough(cost: int, balance: Balance) -> str:
-    when = (
-        f" Your credits reset <t:{int(balance.resets_at.timestamp())}:R>."
-        if balance.resets_at
-        else ""
-    )
-    reserved = f" ({balance.reserved} are held by running jobs)" if balance.reserved else ""
-    return (
-        f"This costs {cost} credit{'s' if cost != 1 else ''}, but you have {balance.left} "
-        f"left{reserved}, so nothing was charged.{when} Try a cheaper model or option, or ask "
-        "a moderator for more."
-    )

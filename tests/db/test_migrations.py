@@ -38,8 +38,9 @@ async def test_an_old_database_is_upgraded_in_place(tmp_path):
         )
     db = await Database.open(path)
     try:
-        row = await db.fetchone("SELECT id, upload_limit FROM jobs")
+        row = await db.fetchone("SELECT id, upload_limit, reserved FROM jobs")
         assert (row[0], row[1]) == ("j1", None)  # kept, with the new column
+        assert row[2] == 1  # the old `cost` column, renamed (0005) with its value
         assert len(await db.migrate()) == 0  # running again applies nothing
     finally:
         await db.close()
@@ -126,3 +127,23 @@ async def test_discord_ids_and_times_keep_every_digit(database_target):
         assert (row[0], row[1], row[2]) == (snowflake, snowflake - 1, when)
     finally:
         await db.close()
+
+
+def test_each_schema_version_is_one_migration():
+    """Two branches that each add "the next" migration must not both land as one version:
+    the second would never run on a database the first had migrated."""
+    import re
+    from pathlib import Path
+
+    import db.migrations
+
+    folder = Path(db.migrations.__file__).parent
+    names: dict[str, set[str]] = {}
+    for path in folder.glob("[0-9][0-9][0-9][0-9]_*.sql"):
+        stem = re.sub(r"\.(sqlite|postgres)$", "", path.name.removesuffix(".sql"))
+        names.setdefault(path.name[:4], set()).add(stem)
+    assert names, "no migrations found"
+    shared = {version: sorted(stems) for version, stems in names.items() if len(stems) > 1}
+    assert not shared, f"one schema version, several migrations: {shared}"
+    versions = sorted(int(v) for v in names)
+    assert versions == list(range(1, len(versions) + 1)), f"versions not 1..n: {versions}"

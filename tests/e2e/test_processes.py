@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from db.database import Database
-from db.jobs import JobState, JobStore
 from db.ledger import consistency_problems
+from jobs.records import JobState
+from jobs.store import JobStore
 from tests.databases import SKIP_REASON, postgres_schema, postgres_url
 from tests.e2e.conftest import TOKEN, World
 

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from db.jobs import JobState, JobStore, LeaseLost
+from jobs.records import JobState
+from jobs.store import JobStore, LeaseLost
 from providers.base import ProviderConfig
 from providers.nanobanana import NanoBananaProvider
 from tests.jobs.conftest import (
@@ -71,7 +72,7 @@ async def test_a_job_of_a_process_that_died_is_finished_by_another_once(
     await until(lambda: _state_is(other, job.id, JobState.COMPLETED))
     await other.run()
 
-    stored = await assert_completed(other, job, charged=job.cost)
+    stored = await assert_completed(other, job, charged=job.reserved)
     assert stored.task_id == running.task_id  # followed, never submitted again
     assert len(posts(nanobanana_emu, SUBMIT_PATH)) == 1
     assert harness.notifier.deliveries == []  # the dead process posted nothing
@@ -91,7 +92,7 @@ async def test_a_clean_stop_hands_its_jobs_over_without_waiting_for_the_lease(
     await until(lambda: _state_is(other, job.id, JobState.COMPLETED))
     await other.run()
 
-    stored = await assert_completed(other, job, charged=job.cost)
+    stored = await assert_completed(other, job, charged=job.reserved)
     assert len(posts(nanobanana_emu, SUBMIT_PATH)) == 1
     # taken at the other's next look (every lease_renew), not after a lease's whole length
     assert (await other.job(job.id)).submitted_at < stopped_at
@@ -115,7 +116,8 @@ async def test_a_job_handed_to_two_processes_runs_in_one(harness, other, nanoban
         delivered = harness.notifier.delivered(job.id) + other.notifier.delivered(job.id)
         assert len(delivered) == 1
         assert (await harness.job(job.id)).state is JobState.COMPLETED
-        assert await harness.ledger_rows(job.id) == [("reserve", job.cost), ("settle", job.cost)]
+        held = job.reserved
+        assert await harness.ledger_rows(job.id) == [("reserve", held), ("settle", held)]
     assert await harness.problems() == []
 
 

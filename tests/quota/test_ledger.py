@@ -6,7 +6,7 @@ import pytest
 
 from db import ledger
 from db.database import DATABASE_ERRORS
-from db.jobs import JobStore
+from jobs.store import JobStore
 from tests.quota.helpers import ledger_rows, make_job, refund_job, settle_job
 
 
