@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from db.database import Database, latest_version
+from errors import BotError
 
 PAGE = 1000  # rows read and written per statement
 
@@ -30,7 +31,7 @@ TABLE_KEYS: dict[str, str] = {
 IDENTITY_COLUMNS = {"ledger": "id"}  # numbered by the database: carried on after the copy
 
 
-class CopyRefused(Exception):
+class CopyRefused(BotError):
     """The copy cannot be made; the message is one sentence for the operator."""
 
 

@@ -48,7 +48,7 @@ INTEGRITY_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class MigrationMissing(Exception):
+class MigrationMissing(BotError):
     """A migration version ships a file for one dialect only (a pair needs both halves)."""
 
 
