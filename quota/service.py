@@ -153,6 +153,8 @@ class QuotaService:
             outcomes: list[Balance | Exception] = []
             try:
                 async with self.db.transaction() as conn:
+                    members = {(p.job.guild_id, p.job.user_id) for p in batch}
+                    await ledger.hold_members(conn, members)
                     now = self.clock()
                     for pending in batch:
                         try:
@@ -221,6 +223,7 @@ class QuotaService:
         if conn is None:
             async with self.db.transaction() as conn:
                 return await self.settle(job, charged, conn=conn)
+        await ledger.hold_members(conn, [(job.guild_id, job.user_id)])
         reserve = await ledger.reservation(conn, job.id)
         if reserve is None:
             raise LookupError(f"job {job.id} has no reservation")
@@ -260,6 +263,7 @@ class QuotaService:
         if conn is None:
             async with self.db.transaction() as conn:
                 return await self.refund(job, reason, conn=conn)
+        await ledger.hold_members(conn, [(job.guild_id, job.user_id)])
         reserve = await ledger.reservation(conn, job.id)
         if reserve is None or await ledger.is_closed(conn, job.id):
             return False
@@ -297,6 +301,7 @@ class QuotaService:
         if amount == 0:
             raise ValueError("a grant of 0 credits changes nothing")
         async with self.db.transaction() as conn:
+            await ledger.hold_members(conn, [(guild_id, user_id)])
             now = self.clock()
             period = self._period_at(now)
             bonus = (await ledger.sums(conn, guild_id, user_id, period)).bonus
@@ -392,6 +397,7 @@ class QuotaService:
         credits are untouched. A reset with nothing to clear still leaves its row (amount 0).
         """
         async with self.db.transaction() as conn:
+            await ledger.hold_members(conn, [(guild_id, user_id)])
             now = self.clock()
             period = self._period_at(now)
             sums = await ledger.sums(conn, guild_id, user_id, period)
