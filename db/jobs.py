@@ -79,6 +79,11 @@ def _to_row(job: Job) -> dict[str, Any]:
     return row
 
 
+_INSERT = (
+    f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)})"
+)
+
+
 def _from_row(row: aiosqlite.Row) -> Job:
     values = {name: row[name] for name in _COLUMNS}
     values["request"] = GenerationRequest.from_dict(json.loads(row["request"]))
@@ -94,10 +99,14 @@ class JobStore:
     @staticmethod
     async def insert(conn: aiosqlite.Connection, job: Job) -> None:
         """Insert inside the caller's transaction (the reservation's)."""
-        row = _to_row(job)
-        names = ", ".join(row)
-        marks = ", ".join(f":{name}" for name in row)
-        await conn.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", row)
+        await conn.execute(_INSERT, _to_row(job))
+
+    @staticmethod
+    async def insert_many(conn: aiosqlite.Connection, jobs: list[Job]) -> None:
+        """Insert several jobs in one statement, inside the caller's transaction (a batch of
+        reservations)."""
+        if jobs:
+            await conn.executemany(_INSERT, [_to_row(job) for job in jobs])
 
     async def get(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
