@@ -34,6 +34,7 @@ from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
 from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
+from jobs.replies import ReplyFirst
 from jobs.timebase import Timebase
 from providers.base import Provider, TaskState, TaskStatus
 from providers.errors import (
@@ -106,6 +107,7 @@ class JobEngine:
         )
         self._accepting = True
         self._last_progress: dict[str, float] = {}
+        self.replies = ReplyFirst()  # jobs start after the acknowledgements being prepared
         self._sweeper: asyncio.Task[None] | None = None
         limits = max_in_flight or {}
         self.gates = {
@@ -164,6 +166,7 @@ class JobEngine:
         if not self._accepting:  # reserved just as the bot began stopping
             log.info("job=%s stored while stopping; it starts after the restart", job.id)
             return
+        self._last_progress[job.id] = self.time.now()  # its card was just shown
         self._spawn(job)
 
     @property
@@ -338,6 +341,7 @@ class JobEngine:
 
     async def _submit(self, job: Job, provider: Provider, gate: ProviderGate) -> None:
         waited_since = self.time.now()
+        await self.replies.quiet()  # members waiting for a reply come before a job's start
         acquire = asyncio.ensure_future(gate.acquire(job.id))
         try:
             while not acquire.done():

@@ -53,6 +53,9 @@ async def price(
     for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
         raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
+    known = bot.pricer.cached(spec.provider, request)
+    if known is not None:  # the usual case: no task, no timer
+        return known, False
     lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
@@ -135,6 +138,19 @@ async def start_generation(
 
     The server's rules are checked again here, whatever path led here (a command, a button),
     before anything is priced: the channel, the prompt, and that the model is allowed."""
+    with bot.engine.replies.replying():  # no job starts while this reply is prepared
+        job = await _reserve_and_reply(bot, interaction, spec, request, command, policy)
+    return job
+
+
+async def _reserve_and_reply(
+    bot: BananaBot,
+    interaction: discord.Interaction,
+    spec: ModelSpec,
+    request: GenerationRequest,
+    command: str,
+    policy: GuildPolicy | None,
+) -> Job:
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
         policy = await admit(bot, interaction, request.prompt, request.negative_prompt)

@@ -12,6 +12,7 @@ server's list of phrases, so the list cannot be read out by trying prompts.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -155,17 +156,37 @@ class ServerSettings:
         self.db = db
         self.clock = clock
         self._cache: TTLCache[int, GuildPolicy] = TTLCache(CACHE_SERVERS, cache_seconds)
+        self._loading: dict[int, asyncio.Future[GuildPolicy]] = {}
 
     async def policy(self, guild_id: int) -> GuildPolicy:
+        """The server's rules, from the cache; commands that miss it together share one
+        read (a burst of 100 commands would otherwise queue 100 reads before their replies)."""
         cached = self._cache.get(guild_id)
         if cached is not None:
             return cached
-        policy = GuildPolicy.from_stored(guild_id, await stored.load(self.db, guild_id))
-        self._cache.set(guild_id, policy)
+        loading = self._loading.get(guild_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(guild_id))
+            self._loading[guild_id] = loading
+        return await asyncio.shield(loading)  # one waiter cancelled stops no one else's read
+
+    async def _load(self, guild_id: int) -> GuildPolicy:
+        this = asyncio.current_task()
+        try:
+            policy = GuildPolicy.from_stored(guild_id, await stored.load(self.db, guild_id))
+        finally:
+            current = self._loading.get(guild_id) is this  # else a change came meanwhile
+            if current:
+                del self._loading[guild_id]
+        if current:
+            self._cache.set(guild_id, policy)
         return policy
 
     def _changed(self, guild_id: int) -> None:
+        """A change was stored: forget the cached rules, and keep a read that may have begun
+        before the change from filling the cache (its waiters still get what it read)."""
         self._cache.discard(guild_id)
+        self._loading.pop(guild_id, None)
 
     async def set_default(self, guild_id: int, command_kind: str, model: str | None) -> str | None:
         """Store the server's default model for ``command_kind`` (None clears it); returns the
