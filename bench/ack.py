@@ -4,6 +4,8 @@ The Discord emulator (REST and gateway over loopback) and the four provider emul
 the bench's process; the real BananaBot runs in a child process (``python -m bench.ack``) on
 a fresh SQLite file per burst, in real time, as it would beside a Discord that runs
 elsewhere. A burst is ``size`` ``/image`` commands from distinct members dispatched at once.
+Each burst is answered twice: by bananabot, then by a plain discord.py bot whose /image only
+replies with an embed: what any discord.py bot costs here, the floor for the same figures.
 
 Each latency is the bot's share of the answer: from the emulator writing the
 INTERACTION_CREATE frame to the gateway connection to the emulator accepting the bot's first
@@ -41,14 +43,20 @@ READY_WAIT = 30.0  # real seconds for the bot process to connect and sync its co
 SETTLE_PAUSE = 0.5  # real seconds after start-up before the burst (start-up work settles)
 
 
+BANANABOT, PLAIN = "bananabot", "plain discord.py"
+
+
 async def run(bursts: list[int]) -> list[dict[str, object]]:
+    """Each burst twice: answered by bananabot, then by a plain discord.py bot whose /image
+    only replies with an embed (the floor on this machine, measured the same way)."""
     results = []
     for size in bursts:
-        results.append(await _burst(size))
+        for bot in (BANANABOT, PLAIN):
+            results.append(await _burst(size, bot))
     return results
 
 
-async def _burst(size: int) -> dict[str, object]:
+async def _burst(size: int, bot: str = BANANABOT) -> dict[str, object]:
     from tests.emulators.aivideoapi import AIVideoAPIEmulator
     from tests.emulators.base import serve
     from tests.emulators.nananobanana import NanaNoBananaEmulator
@@ -101,6 +109,7 @@ async def _burst(size: int) -> dict[str, object]:
                 fake.api_base,
                 "--gateway",
                 fake.gateway_url,
+                *(["--plain"] if bot == PLAIN else []),
                 cwd=str(REPO),
                 env=env,
             )
@@ -135,8 +144,10 @@ async def _burst(size: int) -> dict[str, object]:
             latencies = [r.callback.at - r.dispatched_at for r in answered]
             since_created = [r.callback.at - r.created_at for r in answered]
             cards = sum(1 for r in answered if not r.callback.ephemeral)
-            await _until_settled(database, cards)
+            if bot == BANANABOT:
+                await _until_settled(database, cards)
     return {
+        "bot": bot,
         "commands": size,
         "answered": len(answered),
         "job_cards": cards,
@@ -199,15 +210,39 @@ async def _until_settled(database: Path, cards: int) -> None:
 # --- the bot's process --------------------------------------------------------------------
 
 
-async def _serve_bot(api_base: str, gateway: str) -> None:
-    """Run the real bot against the emulator until SIGTERM."""
-    from bot import BananaBot
-    from jobs.engine import EnginePolicy
-    from settings import load_settings
+def _plain_bot() -> Any:
+    """The least a discord.py bot can do: /image answers with an embed at once."""
+    import discord
+    from discord import app_commands
+
+    client = discord.Client(intents=discord.Intents.none())
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="image", description="Make an image from a prompt")
+    async def image(interaction: discord.Interaction, prompt: str) -> None:
+        embed = discord.Embed(title="Queued", description=prompt)
+        await interaction.response.send_message(embed=embed)
+
+    async def setup_hook() -> None:
+        await tree.sync()
+
+    client.setup_hook = setup_hook  # type: ignore[method-assign]
+    return client
+
+
+async def _serve(api_base: str, gateway: str, *, plain: bool) -> None:
+    """Run the real bot (or the plain one) against the emulator until SIGTERM."""
     from tests.fakediscord.harness import pointed_at
 
-    settings = load_settings(dict(os.environ), dotenv=False)
-    bot = BananaBot(settings, engine_policy=EnginePolicy(stop_grace=0.5))
+    if plain:
+        bot = _plain_bot()
+    else:
+        from bot import BananaBot
+        from jobs.engine import EnginePolicy
+        from settings import load_settings
+
+        settings = load_settings(dict(os.environ), dotenv=False)
+        bot = BananaBot(settings, engine_policy=EnginePolicy(stop_grace=0.5))
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     with pointed_at(SimpleNamespace(api_base=api_base, gateway_url=gateway)):  # type: ignore[arg-type]
@@ -225,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ack")
     parser.add_argument("--api-base", required=True)
     parser.add_argument("--gateway", required=True)
+    parser.add_argument("--plain", action="store_true", help="the plain discord.py bot")
     args = parser.parse_args(argv)
     logging.disable(logging.ERROR)  # a log line per job would measure the terminal
-    asyncio.run(_serve_bot(args.api_base, args.gateway))
+    asyncio.run(_serve(args.api_base, args.gateway, plain=args.plain))
     return 0
 
 
