@@ -335,6 +335,8 @@ class BananaBot(commands.Bot):
         log.info(
             "connected as user=%s guilds=%d", self.user.id if self.user else "?", len(self.guilds)
         )
+        for guild in self.guilds:  # the first commands then find each server's rules ready
+            self.server_settings.prefetch(guild.id)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

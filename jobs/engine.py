@@ -161,6 +161,12 @@ class JobEngine:
         gate.join(job.id)
         return gate.position(job.id)
 
+    async def leave_queue(self, job: Job) -> None:
+        """Give up the place ``join_queue`` gave a job that will not run after all."""
+        gate = self.gates.get(job.provider)
+        if gate is not None:
+            await gate.release(job.id)
+
     def enqueue(self, job: Job) -> None:
         """Start a job already stored (with its reservation) by QuotaService.reserve_job."""
         if not self._accepting:  # reserved just as the bot began stopping

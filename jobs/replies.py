@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-MAX_WAIT = 2.0  # seconds a job's start waits at most for replies being prepared
+MAX_WAIT = 3.0  # seconds a job's start waits at most for replies being prepared: Discord's
+# deadline for a reply, past which a reply still pending is lost anyway
 
 
 class ReplyFirst:

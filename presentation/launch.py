@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from db.jobs import Job, JobState
-from jobs.errors import InvalidRequest
+from jobs.errors import InvalidRequest, UserFacingError
 from presentation.bot_permissions import require_channel_permissions
-from presentation.embeds import job_card
+from presentation.embeds import job_card, not_started_card
 from providers.base import GenerationRequest, Kind, ModelSpec
 from providers.registry import ModelNotAllowed
 from quota.server_settings import GuildPolicy
@@ -192,7 +192,37 @@ async def _reserve_and_reply(
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
     )
-    await bot.quota.reserve_job(job, member_role_ids(interaction))
+    position = bot.engine.join_queue(job)
+    if deferred:
+        # The member already waited behind "thinking…": reserve first, as a refusal then
+        # simply replaces the deferral's message, then turn that message into the card.
+        await _reserve(bot, interaction, job)
+        if not await _show_card(interaction, job, position, deferred=True):
+            await bot.engine.jobs.update(job, ack_expires_at=None)  # stored: runs without it
+    else:
+        # The reply first: what remains (a transaction shared with the other commands of the
+        # moment) cannot delay it. A refusal then turns the card into "not started", and the
+        # member alone is told why (the error handler's ephemeral followup).
+        shown = await _show_card(interaction, job, position, deferred=False)
+        if not shown:
+            job.ack_expires_at = None  # no card to edit: the result still reaches the channel
+        try:
+            await _reserve(bot, interaction, job)
+        except UserFacingError as refusal:
+            if shown:
+                await _edit_card(interaction, not_started_card(job, refusal))
+            raise
+    bot.engine.enqueue(job)
+    return job
+
+
+async def _reserve(bot: BananaBot, interaction: discord.Interaction, job: Job) -> None:
+    """Store the job and hold its credits, or raise (nothing charged, its queue place left)."""
+    try:
+        await bot.quota.reserve_job(job, member_role_ids(interaction))
+    except BaseException:
+        await bot.engine.leave_queue(job)
+        raise
     log.info(
         "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
         job.id,
@@ -200,11 +230,16 @@ async def _reserve_and_reply(
         job.guild_id,
         job.provider,
         job.model,
-        cost,
+        job.cost,
     )
-    # The job starts only after the card is out: nothing competes with the reply, and the
-    # engine's progress edits never race the message they edit.
-    card = job_card(job, bot.engine.join_queue(job))
+
+
+async def _show_card(
+    interaction: discord.Interaction, job: Job, position: int | None, *, deferred: bool
+) -> bool:
+    """Answer with the job card; False when Discord refused it (the job still runs, and its
+    result still arrives as a channel message)."""
+    card = job_card(job, position)
     try:
         if deferred:  # the "thinking…" message becomes the job card
             await interaction.edit_original_response(
@@ -215,9 +250,15 @@ async def _reserve_and_reply(
                 embed=card, allowed_mentions=discord.AllowedMentions.none()
             )
     except discord.HTTPException as exc:
-        # The job is stored and runs; its result still arrives as a channel message.
         log.warning("job=%s acknowledgement failed status=%s", job.id, exc.status)
-        await bot.engine.jobs.update(job, ack_expires_at=None)
-    finally:
-        bot.engine.enqueue(job)
-    return job
+        return False
+    return True
+
+
+async def _edit_card(interaction: discord.Interaction, card: discord.Embed) -> None:
+    try:
+        await interaction.edit_original_response(
+            embed=card, allowed_mentions=discord.AllowedMentions.none()
+        )
+    except discord.HTTPException as exc:
+        log.warning("job card could not be edited status=%s", exc.status)

@@ -13,6 +13,7 @@ server's list of phrases, so the list cannot be read out by trying prompts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,8 +25,12 @@ from jobs.errors import InvalidRequest, NotAllowed
 from jobs.ttlcache import TTLCache
 from providers.base import ModelSpec
 
+log = logging.getLogger(__name__)
+
 CACHE_SECONDS = 60.0  # how stale another process's change may be seen
 CACHE_SERVERS = 4096  # servers whose rules are kept in memory at once
+REFRESH_AHEAD = 0.5  # rules older than this share of CACHE_SECONDS are read again in the
+# background when used, so commands in steady use never wait for them to expire
 PHRASE_MAX = 100  # characters in one blocked phrase
 PHRASES_MAX = 200  # blocked phrases per server
 COST_PREVIEW_MAX = 1_000_000
@@ -155,23 +160,42 @@ class ServerSettings:
     ) -> None:
         self.db = db
         self.clock = clock
-        self._cache: TTLCache[int, GuildPolicy] = TTLCache(CACHE_SERVERS, cache_seconds)
-        self._loading: dict[int, asyncio.Future[GuildPolicy]] = {}
+        # guild -> (when its read began, monotonic; the rules)
+        self._cache: TTLCache[int, tuple[float, GuildPolicy]] = TTLCache(
+            CACHE_SERVERS, cache_seconds
+        )
+        self._refresh_after = cache_seconds * REFRESH_AHEAD
+        self._loading: dict[int, asyncio.Task[GuildPolicy]] = {}
 
     async def policy(self, guild_id: int) -> GuildPolicy:
-        """The server's rules, from the cache; commands that miss it together share one
-        read (a burst of 100 commands would otherwise queue 100 reads before their replies)."""
+        """The server's rules, from the cache. Commands that miss it together share one read
+        (a burst of 100 commands would otherwise queue 100 reads before their replies), and
+        rules in steady use are read again in the background before they expire, so a
+        command seldom waits on the database for them."""
         cached = self._cache.get(guild_id)
         if cached is not None:
-            return cached
-        loading = self._loading.get(guild_id)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(guild_id))
-            self._loading[guild_id] = loading
+            read_at, policy = cached
+            if time.monotonic() - read_at > self._refresh_after:
+                self.prefetch(guild_id)
+            return policy
+        loading = self._loading.get(guild_id) or self._start_read(guild_id)
         return await asyncio.shield(loading)  # one waiter cancelled stops no one else's read
+
+    def prefetch(self, guild_id: int) -> None:
+        """Read the server's rules in the background unless a read is on its way (start-up
+        warms the cache with this for every server the bot is in)."""
+        if guild_id not in self._loading:
+            self._start_read(guild_id)
+
+    def _start_read(self, guild_id: int) -> asyncio.Task[GuildPolicy]:
+        task = asyncio.create_task(self._load(guild_id), name=f"server-rules-{guild_id}")
+        self._loading[guild_id] = task
+        task.add_done_callback(_retrieve)
+        return task
 
     async def _load(self, guild_id: int) -> GuildPolicy:
         this = asyncio.current_task()
+        began = time.monotonic()
         try:
             policy = GuildPolicy.from_stored(guild_id, await stored.load(self.db, guild_id))
         finally:
@@ -179,7 +203,7 @@ class ServerSettings:
             if current:
                 del self._loading[guild_id]
         if current:
-            self._cache.set(guild_id, policy)
+            self._cache.set(guild_id, (began, policy))
         return policy
 
     def _changed(self, guild_id: int) -> None:
@@ -273,3 +297,9 @@ class ServerSettings:
         await stored.set_cost_preview(self.db, guild_id, credits, self.clock())
         self._changed(guild_id)
         return before
+
+
+def _retrieve(task: asyncio.Task[GuildPolicy]) -> None:
+    """A background read's failure is not lost: it is logged (a waiting command gets it too)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("reading a server's rules failed: %r", task.exception())

@@ -1,6 +1,7 @@
-"""Many members at the same moment: their reservations share transactions and the jobs wait
-for the replies, yet each member sees their own card (or their own refusal), is charged once
-for their own job, and gets a provider task of their own."""
+"""Many members at the same moment: every reply comes first, the reservations follow in shared
+transactions and the jobs after them, yet each member is charged once for their own job and
+gets a provider task of their own, and a member without credits sees their card turn into
+"did not start" (nothing charged, no task) and alone reads why."""
 
 from __future__ import annotations
 
@@ -28,9 +29,18 @@ async def test_a_burst_of_commands_gives_each_member_a_card_a_task_and_one_charg
             world.slash("image", {"prompt": "banana for bob", "model": MODEL}, user=BOB),
         )
         callbacks = await asyncio.gather(*(world.fake.wait_for_callback(r) for r in recs))
-        *cards, refusal = callbacks
-        assert all(c.type == 4 and not c.ephemeral and c.data["embeds"] for c in cards)
-        assert refusal.ephemeral and "nothing was charged" in refusal.content
+        # everyone's card first (the reservations follow the replies, in shared transactions)
+        assert all(c.type == 4 and not c.ephemeral and c.data["embeds"] for c in callbacks)
+        # Bob's card then says it did not start; only Bob reads that his credits are short
+        bobs = recs[-1]
+        card = await world.fake.wait_for_original(
+            bobs, lambda m: m.embeds[0]["title"].startswith("Did not start")
+        )
+        assert "not enough credits" in card.embeds[0]["description"]
+        assert "Nothing was charged" in card.embeds[0]["description"]
+        told = await world.fake.wait_until(lambda: bobs.followups, what="Bob's reason")
+        assert told[0].ephemeral and "nothing was charged" in told[0].content
+        assert "you have 0 left" in told[0].content
 
         for member in members:
             await world.result_message(user=member)
