@@ -2,7 +2,7 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY bot.py cli.py settings.py ./
+COPY bot.py cli.py errors.py settings.py ./
 COPY cogs ./cogs
 COPY db ./db
 COPY jobs ./jobs

@@ -4,7 +4,7 @@ Every command that fails prints one line on stderr starting with ``bananabot:`` 
 non-zero (2: the command could not do its work — configuration, a missing or unusable
 database, a bad argument; 1: it did its work and found a problem — ledger violations, a
 provider key that does not work). ``run`` logs its start-up errors as one log line instead,
-since logging is set up by then. bot.py's ``main`` delegates here, so ``python bot.py`` and the
+since logging is set up by then. ``python bot.py`` runs this module's ``main`` too, so it and the
 console script are the same program.
 """
 
@@ -270,7 +270,8 @@ async def _export(path: Path, args: argparse.Namespace, settings: Settings) -> i
             since=args.since,
             until=args.until,
         )
-        return await write_csv(rows, sys.stdout)
+        written, _ = await write_csv(rows, sys.stdout)
+        return written
     finally:
         await db.close()
 

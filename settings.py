@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from errors import BotError
 from providers.base import ProviderConfig
 
 PROVIDER_IDS = ("nanobanana", "nanobananavideo", "aivideoapi", "nananobanana")
@@ -20,7 +21,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_CALLBACK_SECRET = 16  # characters; a guessable key would let anyone forge callbacks
 
 
-class ConfigError(Exception):
+class ConfigError(BotError):
     """A setting is missing or malformed. The message is one finished sentence."""
 
     def __init__(self, variable: str, problem: str) -> None:

@@ -30,10 +30,10 @@ import httpx
 
 from bench.common import percentile
 from db.database import Database
-from db.jobs import Job, JobState
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy, JobEngine
 from jobs.media import MediaFile
+from jobs.records import Job, JobState
 from jobs.timebase import FastTimebase
 from providers.base import GenerationRequest, Kind, Limits, Media, Provider, ProviderConfig
 from providers.errors import ProviderError
@@ -279,7 +279,7 @@ def _job(user_id: int, provider: str, model: str, kind: Kind, now: float) -> Job
         model=model,
         request=request,
         state=JobState.QUEUED,
-        cost=1,
+        reserved=1,
         created_at=now,
         deadline_at=now + 3 * 3600,
         updated_at=now,

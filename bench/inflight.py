@@ -91,9 +91,9 @@ class QuietNotifier:
 async def _child(jobs: int, wait: float, base_url: str, api_key: str) -> dict[str, Any]:
     import bot  # noqa: F401 - a running bot has all of its modules loaded
     from db.database import Database
-    from db.jobs import Job, JobState
     from jobs.download import MediaFetcher
     from jobs.engine import EnginePolicy, JobEngine
+    from jobs.records import Job, JobState
     from providers.aivideoapi import AIVideoAPIProvider
     from providers.base import GenerationRequest, Kind, ProviderConfig
     from quota.service import QuotaService
@@ -140,7 +140,7 @@ async def _child(jobs: int, wait: float, base_url: str, api_key: str) -> dict[st
                     model="nano-banana-2",
                     request=request,
                     state=JobState.QUEUED,
-                    cost=16,
+                    reserved=16,
                     created_at=now,
                     deadline_at=now + 7 * 3600,
                     updated_at=now,

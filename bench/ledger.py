@@ -19,8 +19,8 @@ from pathlib import Path
 
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobState
 from jobs.errors import InsufficientCredits
+from jobs.records import Job, JobState
 from providers.base import GenerationRequest, Kind
 from quota.service import QuotaService
 
@@ -47,7 +47,7 @@ def _job(user_id: int, cost: int, now: float) -> Job:
         model="nano-banana",
         request=REQUEST,
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
         deadline_at=now + 600,
         updated_at=now,

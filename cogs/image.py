@@ -12,8 +12,7 @@ from cogs.options import attachment_input, model_autocomplete, option_autocomple
 from jobs.validation import build_request, fits
 from presentation.bot_permissions import bot_can_post
 from presentation.discord_limits import OPTION_LENGTH_MAX
-from presentation.launch import admit, choose_model, start_generation
-from providers.base import Kind
+from presentation.launch import admit, start_generation
 
 if TYPE_CHECKING:
     from bot import BananaBot
@@ -39,11 +38,11 @@ class ImageCog(commands.Cog):
         reference3="A third reference image",
     )
     @app_commands.autocomplete(
-        model=model_autocomplete(Kind.IMAGE),
-        aspect_ratio=option_autocomplete(Kind.IMAGE, "aspect_ratios"),
-        resolution=option_autocomplete(Kind.IMAGE, "resolutions"),
-        quality=option_autocomplete(Kind.IMAGE, "qualities"),
-        format=option_autocomplete(Kind.IMAGE, "formats"),
+        model=model_autocomplete("image"),
+        aspect_ratio=option_autocomplete("image", "aspect_ratios"),
+        resolution=option_autocomplete("image", "resolutions"),
+        quality=option_autocomplete("image", "qualities"),
+        format=option_autocomplete("image", "formats"),
     )
     async def image(
         self,
@@ -78,17 +77,13 @@ class ImageCog(commands.Cog):
             output_format=format,
             images=images,
         )
-        spec = choose_model(
-            self.bot,
-            policy,
-            model,
-            Kind.IMAGE,
-            command_kind="image",
-            image_input=True if images else None,
-            accepts=fits(**options),
+        spec = self.bot.models.choose(
+            "image", policy, named=model, images=bool(images), accepts=fits(**options)
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="image", policy=policy)
+        await start_generation(
+            self.bot, interaction, spec, request, command="image", policy=policy, named=model
+        )
 
 
 async def setup(bot: BananaBot) -> None:

@@ -10,8 +10,7 @@ from discord import app_commands
 
 from jobs.validation import InputImage
 from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
-from presentation.launch import choose_model
-from providers.base import Kind, ModelSpec
+from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
 
 Autocomplete = Callable[
@@ -28,39 +27,29 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
     )
 
 
+def images_given(interaction: discord.Interaction, command: str) -> bool:
+    """Whether the member has given an input image so far, as the command will count it."""
+    namespace = interaction.namespace
+    if command == "image":
+        return any(getattr(namespace, n, None) for n in ("reference", "reference2", "reference3"))
+    if command == "animate":
+        return True
+    return bool(getattr(namespace, "image", None))
+
+
 def chosen_model(
-    interaction: discord.Interaction,
-    kind: Kind,
-    policy: GuildPolicy,
-    *,
-    animate: bool = False,
-    field: str = "",
+    interaction: discord.Interaction, command: str, policy: GuildPolicy, *, field: str = ""
 ) -> ModelSpec | None:
     """The model the command will use given what has been typed so far (or the server's or
     the bot's default), among the models the server allows: without a model named, one that
     offers ``field``, the option being typed, as the command picks one that takes the
     options given."""
-    bot = interaction.client
-    namespace = interaction.namespace
-    name = getattr(namespace, "model", None)
-    if kind is Kind.IMAGE:
-        command_kind = "image"
-        references = ("reference", "reference2", "reference3")
-        image_input = True if any(getattr(namespace, n, None) for n in references) else None
-    elif animate:
-        command_kind = "animate"
-        image_input = True
-    else:
-        command_kind = "video"
-        image_input = bool(getattr(namespace, "image", None))  # as /video decides
     try:
-        return choose_model(
-            bot,  # type: ignore[arg-type]
+        return interaction.client.models.choose(  # type: ignore[attr-defined]
+            command,
             policy,
-            name,
-            kind,
-            command_kind=command_kind,
-            image_input=image_input,
+            named=getattr(interaction.namespace, "model", None),
+            images=images_given(interaction, command),
             accepts=(lambda spec: bool(getattr(spec, field))) if field else None,
         )
     except LookupError:
@@ -71,8 +60,10 @@ async def server_policy(interaction: discord.Interaction) -> GuildPolicy:
     return await interaction.client.server_settings.policy(interaction.guild_id or 0)  # type: ignore[attr-defined]
 
 
-def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autocomplete:
-    """Models of ``kind``: label shows name, provider and default cost; value is pinned."""
+def model_autocomplete(command: str) -> Autocomplete:
+    """The models ``command`` can run here: first each model several providers offer (value:
+    its bare id, routed), then every provider's entry (label: name, provider and default
+    cost; value: pinned ``provider:model``)."""
 
     async def complete(
         interaction: discord.Interaction, current: str
@@ -80,10 +71,9 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
         bot = interaction.client
         needle = current.strip().lower()
         policy = await server_policy(interaction)
-        choices = []
-        for spec in bot.registry.models(kind, image_input=image_input):  # type: ignore[attr-defined]
-            if not policy.allows(spec):
-                continue  # the server does not allow it: the command would refuse it
+        offered = bot.models.offered(command, policy)  # type: ignore[attr-defined]
+        choices = routed_choices(offered, needle, bot.price_hints.get)  # type: ignore[attr-defined]
+        for spec in offered:
             haystack = f"{spec.qualified_id} {spec.name}".lower()
             if needle and needle not in haystack:
                 continue
@@ -100,17 +90,40 @@ def model_autocomplete(kind: Kind, *, image_input: bool | None = None) -> Autoco
             )
             if len(choices) >= CHOICES_MAX:
                 break
-        return choices
+        return choices[:CHOICES_MAX]
 
     return complete
 
 
-def option_autocomplete(kind: Kind, field: str, *, animate: bool = False) -> Autocomplete:
+def routed_choices(
+    offered: list[ModelSpec], needle: str, price_hint: Callable[[ModelSpec], int | None]
+) -> list[app_commands.Choice[str]]:
+    """One choice per model several of ``offered``'s providers share, valued with the bare
+    model id: the job is routed and moves if one provider cannot take it (README, *Routing
+    and failover*). Listed before the pinned ``provider:model`` choices."""
+    shared: dict[str, list[ModelSpec]] = {}
+    for spec in offered:
+        shared.setdefault(spec.id, []).append(spec)
+    choices = []
+    for model_id, specs in shared.items():
+        if len(specs) < 2 or len(model_id) > CHOICE_VALUE_MAX:
+            continue
+        if needle and needle not in f"{model_id} {specs[0].name}".lower():
+            continue
+        label = f"{specs[0].name} — any of {', '.join(s.provider for s in specs)}"
+        costs = [c for c in map(price_hint, specs) if c is not None]
+        if costs:
+            label += f" — from {min(costs)} credit{'s' if min(costs) != 1 else ''}"
+        choices.append(app_commands.Choice(name=clip(label, CHOICE_NAME_MAX), value=model_id))
+    return choices[:CHOICES_MAX]
+
+
+def option_autocomplete(command: str, field: str) -> Autocomplete:
     """Values of one ModelSpec option field, for the model chosen so far (or the default)."""
 
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice]:
         policy = await server_policy(interaction)
-        spec = chosen_model(interaction, kind, policy, animate=animate, field=field)
+        spec = chosen_model(interaction, command, policy, field=field)
         if spec is None:
             return []
         needle = str(current).strip().lower()

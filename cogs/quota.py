@@ -16,17 +16,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from jobs.errors import InvalidRequest, NotAllowed
-from presentation import audit, charts
+from presentation import charts
 from presentation.discord_limits import CONTENT_MAX, DEFAULT_UPLOAD_LIMIT, clip, fit_embed
 from presentation.embeds import balance_embed, plural
-from presentation.permissions import (
-    ONLY_MODERATORS,
-    ONLY_SERVER_MANAGERS,
-    is_moderator,
-    manages_server,
-    moderator_role_refusal,
-)
+from presentation.permissions import check_moderator_role, is_moderator, manages_server
+from presentation.refusals import AmountOutOfRange, AmountZero, ModeratorOnly, ServerManagersOnly
 from quota.usage import day_range, parse_day
 
 if TYPE_CHECKING:
@@ -37,13 +31,6 @@ MAX_AMOUNT = 1_000_000
 NAMES_TIMEOUT = 2.0  # looking up the top members' names for the chart; ids do meanwhile
 
 
-class ModeratorOnly(app_commands.CheckFailure, NotAllowed):
-    """A refused check that still carries its sentence to the error handler."""
-
-    def __init__(self, message: str) -> None:
-        NotAllowed.__init__(self, message)
-
-
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage members' credits"):
@@ -52,8 +39,10 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await is_moderator(interaction, self.bot.db, self.bot.settings.moderator_role_ids):
-            raise ModeratorOnly(ONLY_MODERATORS)
+        if not await is_moderator(
+            interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
+        ):
+            raise ModeratorOnly(command="quota")
         return True
 
     async def _done(
@@ -66,20 +55,20 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         )
         line = f"🛡️ <@{interaction.user.id}> {text}"
         guild_id = interaction.guild_id or 0
-        await audit.record(self.bot, self.bot.db, guild_id, line)
+        await self.bot.audit.record(guild_id, line)
         if also_to is not None:
-            await audit.record(self.bot, self.bot.db, guild_id, line, channel_id=also_to)
+            await self.bot.audit.record(guild_id, line, channel_id=also_to)
 
     @staticmethod
     def _require_manage_server(interaction: discord.Interaction) -> None:
         if not manages_server(interaction):
-            raise NotAllowed(ONLY_SERVER_MANAGERS)
+            raise ServerManagersOnly()
 
     @staticmethod
     def _amount(amount: int, *, allow_negative: bool = False) -> int:
         low = -MAX_AMOUNT if allow_negative else 0
         if not low <= amount <= MAX_AMOUNT:
-            raise InvalidRequest(f"The amount must be between {low} and {MAX_AMOUNT}.")
+            raise AmountOutOfRange(low=low, high=MAX_AMOUNT)
         return amount
 
     @app_commands.command(name="show", description="Show a member's credits")
@@ -132,7 +121,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
         reason: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         if amount == 0:
-            raise InvalidRequest("The amount must not be 0.")
+            raise AmountZero()
         applied = await self.bot.quota.grant(
             interaction.guild_id or 0,
             user.id,
@@ -289,9 +278,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Manage 
     @app_commands.describe(role="The moderator role (not @everyone, not a bot's or integration's)")
     async def modrole(self, interaction: discord.Interaction, role: discord.Role) -> None:
         self._require_manage_server(interaction)
-        refusal = moderator_role_refusal(role)
-        if refusal:
-            raise InvalidRequest(refusal)
+        check_moderator_role(role)
         before = await self.bot.moderation.set_mod_role(interaction.guild_id or 0, role.id)
         await self._done(
             interaction, f"set the moderator role to <@&{role.id}>{_was(before, '<@&{}>')}."

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from db.jobs import Job
-from jobs.errors import InvalidRequest
+from jobs.records import Job
 from jobs.validation import InputImage
 from presentation.launch import admit, start_generation
+from presentation.refusals import NoImageToAnimate, ResultForgotten
 from providers.base import Kind
 
 if TYPE_CHECKING:
@@ -27,9 +27,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
 async def _stored_job(bot: BananaBot, job_id: str) -> Job:
-    job = await bot.engine.jobs.get(job_id)
+    job = await bot.jobs.get(job_id)
     if job is None:
-        raise InvalidRequest("This result is no longer known to the bot, so it cannot be reused.")
+        raise ResultForgotten()
     return job
 
 
@@ -117,7 +117,7 @@ def _source_image(message: discord.Message | None, job: Job) -> InputImage:
     for media in job.media:
         if media.url.startswith("https://"):
             return InputImage(url=media.url)
-    raise InvalidRequest("This result has no image that can be animated.")
+    raise NoImageToAnimate()
 
 
 def result_view(job: Job) -> discord.ui.View | None:

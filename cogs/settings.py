@@ -12,9 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.quota import ModeratorOnly
-from jobs.errors import InvalidRequest
-from presentation import audit
+from jobs.models import COMMANDS
 from presentation.discord_limits import (
     CHOICE_NAME_MAX,
     CHOICE_VALUE_MAX,
@@ -25,25 +23,16 @@ from presentation.discord_limits import (
     fit_embed,
 )
 from presentation.embeds import plural
-from presentation.launch import bot_default, choose_model
 from presentation.permissions import is_moderator
+from presentation.refusals import ModeratorOnly, PhraseNotBlocked
 from providers.base import Kind, ModelSpec
 from quota.server_settings import COST_PREVIEW_MAX, PHRASE_MAX, GuildPolicy
 
 if TYPE_CHECKING:
     from bot import BananaBot
 
-ONLY_MODERATORS = (
-    "Only moderators can change the bot's settings (Manage Server permission or a moderator "
-    "role). Everyone can see them with /settings show."
-)
 CLEAR = "none"  # the `model` value that clears a server default
 CommandKind = Literal["image", "video", "animate"]
-KINDS: dict[str, tuple[Kind, bool | None]] = {  # command kind -> (kind, image_input)
-    "image": (Kind.IMAGE, None),
-    "video": (Kind.VIDEO, False),
-    "animate": (Kind.VIDEO, True),
-}
 
 
 def _label(spec: ModelSpec, suffix: str = "") -> str:
@@ -57,13 +46,13 @@ async def _default_model_choices(
     """Enabled models of the kind chosen, that this server allows, and `none`."""
     bot: BananaBot = interaction.client  # type: ignore[assignment]
     policy = await bot.server_settings.policy(interaction.guild_id or 0)
-    kind, image_input = KINDS.get(getattr(interaction.namespace, "kind", None) or "image")
+    command = getattr(interaction.namespace, "kind", None) or "image"
     needle = current.strip().lower()
     choices = [app_commands.Choice(name="none — use the bot's default", value=CLEAR)]
     if needle and needle not in CLEAR:
         choices = []
-    for spec in bot.registry.models(kind, image_input=image_input):
-        if not policy.allows(spec) or len(spec.qualified_id) > CHOICE_VALUE_MAX:
+    for spec in bot.models.offered(command, policy, images=False):
+        if len(spec.qualified_id) > CHOICE_VALUE_MAX:
             continue
         if needle and needle not in f"{spec.qualified_id} {spec.name}".lower():
             continue
@@ -116,8 +105,10 @@ class SettingsCog(
         command = interaction.command
         if command is not None and command.qualified_name == "settings show":
             return True
-        if not await is_moderator(interaction, self.bot.db, self.bot.settings.moderator_role_ids):
-            raise ModeratorOnly(ONLY_MODERATORS)  # a CheckFailure: reaches the error handler
+        if not await is_moderator(
+            interaction, self.bot.moderation, self.bot.settings.moderator_role_ids
+        ):
+            raise ModeratorOnly(command="settings")  # a CheckFailure: reaches the error handler
         return True
 
     async def _done(self, interaction: discord.Interaction, text: str, note: str = "") -> None:
@@ -129,7 +120,7 @@ class SettingsCog(
             allowed_mentions=discord.AllowedMentions.none(),
         )
         line = f"⚙️ <@{interaction.user.id}> {text}"
-        await audit.record(self.bot, self.bot.db, interaction.guild_id or 0, line)
+        await self.bot.audit.record(interaction.guild_id or 0, line)
 
     def _policy(self, interaction: discord.Interaction):
         return self.bot.server_settings.policy(interaction.guild_id or 0)
@@ -173,16 +164,9 @@ class SettingsCog(
 
     def _defaults_text(self, policy: GuildPolicy) -> str:
         lines = []
-        for command_kind, (kind, image_input) in KINDS.items():
+        for command_kind in COMMANDS:
             try:
-                spec = choose_model(
-                    self.bot,
-                    policy,
-                    None,
-                    kind,
-                    command_kind=command_kind,
-                    image_input=image_input,
-                )
+                spec = self.bot.models.choose(command_kind, policy)
                 used = f"`{spec.qualified_id}`"
             except LookupError:
                 used = "no model allowed"
@@ -193,7 +177,7 @@ class SettingsCog(
                     source = f"this server's default `{mine}` cannot be used, so"
                 line = f"/{command_kind}: {used} ({source})"
             else:
-                bots = bot_default(self.bot, command_kind)
+                bots = self.bot.models.operator_default(command_kind)
                 line = f"/{command_kind}: {used} (bot default{'' if bots else ': first allowed'})"
             lines.append(line)
         return "\n".join(lines)
@@ -223,10 +207,8 @@ class SettingsCog(
                 "applies.",
             )
             return
-        spec_kind, image_input = KINDS[kind]
-        spec = self.bot.registry.resolve(  # refuses unknown and disallowed models, naming them
-            wanted, spec_kind, image_input=image_input, allowed=policy.allows
-        )
+        # refuses unknown and disallowed models, naming them
+        spec = self.bot.models.choose(kind, policy, named=wanted)
         before = await self.bot.server_settings.set_default(guild_id, kind, wanted)
         await self._done(
             interaction,
@@ -262,11 +244,8 @@ class SettingsCog(
         )
         empty = [
             f"/{command_kind}"
-            for command_kind, (kind, image_input) in KINDS.items()
-            if not any(
-                policy.allows(spec)
-                for spec in self.bot.registry.models(kind, image_input=image_input)
-            )
+            for command_kind in COMMANDS
+            if not self.bot.models.offered(command_kind, policy, images=False)
         ]
         note = (
             f"No model is allowed for {', '.join(empty)} now, so members cannot use "
@@ -325,9 +304,7 @@ class SettingsCog(
     ) -> None:
         _, removed = await self.bot.server_settings.remove_phrase(interaction.guild_id or 0, phrase)
         if not removed:
-            raise InvalidRequest(
-                "That phrase is not on the blocklist; /settings blocklist list shows it."
-            )
+            raise PhraseNotBlocked()
         count = len((await self._policy(interaction)).phrases)
         await self._done(
             interaction,

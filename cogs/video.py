@@ -9,11 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.options import attachment_input, model_autocomplete, option_autocomplete
-from jobs.errors import InvalidRequest
 from jobs.validation import InputImage, build_request, fits
 from presentation.bot_permissions import bot_can_post
-from presentation.launch import admit, choose_model, start_generation
-from providers.base import Kind
+from presentation.launch import admit, start_generation
+from presentation.refusals import OneImageToAnimate
 
 if TYPE_CHECKING:
     from bot import BananaBot
@@ -39,10 +38,10 @@ class VideoCog(commands.Cog):
         image="An image to use as the first frame / reference",
     )
     @app_commands.autocomplete(
-        model=model_autocomplete(Kind.VIDEO),
-        duration=option_autocomplete(Kind.VIDEO, "durations"),
-        resolution=option_autocomplete(Kind.VIDEO, "resolutions"),
-        aspect_ratio=option_autocomplete(Kind.VIDEO, "aspect_ratios"),
+        model=model_autocomplete("video"),
+        duration=option_autocomplete("video", "durations"),
+        resolution=option_autocomplete("video", "resolutions"),
+        aspect_ratio=option_autocomplete("video", "aspect_ratios"),
     )
     async def video(
         self,
@@ -67,17 +66,13 @@ class VideoCog(commands.Cog):
             negative_prompt=negative_prompt,
             images=images,
         )
-        spec = choose_model(
-            self.bot,
-            policy,
-            model,
-            Kind.VIDEO,
-            command_kind="video",
-            image_input=True if images else False,
-            accepts=fits(**options),
+        spec = self.bot.models.choose(
+            "video", policy, named=model, images=bool(images), accepts=fits(**options)
         )
         request = build_request(spec, **options)
-        await start_generation(self.bot, interaction, spec, request, command="video", policy=policy)
+        await start_generation(
+            self.bot, interaction, spec, request, command="video", policy=policy, named=model
+        )
 
     @app_commands.command(name="animate", description="Turn an image into a short video")
     @app_commands.guild_only()
@@ -93,11 +88,11 @@ class VideoCog(commands.Cog):
         motion="How much movement: low, medium or high (where the model offers it)",
     )
     @app_commands.autocomplete(
-        model=model_autocomplete(Kind.VIDEO, image_input=True),
-        duration=option_autocomplete(Kind.VIDEO, "durations", animate=True),
-        resolution=option_autocomplete(Kind.VIDEO, "resolutions", animate=True),
-        aspect_ratio=option_autocomplete(Kind.VIDEO, "aspect_ratios", animate=True),
-        motion=option_autocomplete(Kind.VIDEO, "motions", animate=True),
+        model=model_autocomplete("animate"),
+        duration=option_autocomplete("animate", "durations"),
+        resolution=option_autocomplete("animate", "resolutions"),
+        aspect_ratio=option_autocomplete("animate", "aspect_ratios"),
+        motion=option_autocomplete("animate", "motions"),
     )
     async def animate(
         self,
@@ -112,10 +107,7 @@ class VideoCog(commands.Cog):
         motion: str | None = None,
     ) -> None:
         if (image is None) == (not image_url):
-            raise InvalidRequest(
-                "Give exactly one image to animate: attach it as `image`, or link it as "
-                "`image_url` (https)."
-            )
+            raise OneImageToAnimate()
         source = (
             ("image", attachment_input(image))
             if image is not None
@@ -159,17 +151,11 @@ async def animate_image(
         motion=motion,
         images=[source],
     )
-    spec = choose_model(
-        bot,
-        policy,
-        model,
-        Kind.VIDEO,
-        command_kind="animate",
-        image_input=True,
-        accepts=fits(**options),
-    )
+    spec = bot.models.choose("animate", policy, named=model, images=True, accepts=fits(**options))
     request = build_request(spec, **options)
-    await start_generation(bot, interaction, spec, request, command=command, policy=policy)
+    await start_generation(
+        bot, interaction, spec, request, command=command, policy=policy, named=model
+    )
 
 
 async def setup(bot: BananaBot) -> None:

@@ -17,10 +17,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from errors import BotError  # the leaf every layer may import; see its docstring
+
 BUSY_TIMEOUT_MS = 5000  # how long the backup waits for a writer's lock before giving up
 
 
-class BackupError(Exception):
+class BackupError(BotError):
     """The backup could not be made; the message is one sentence for the operator."""
 
 

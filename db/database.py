@@ -19,6 +19,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from errors import BotError  # the leaf every layer may import; see its docstring
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -38,7 +40,7 @@ def latest_version() -> int:
     return max((version for version, _, _ in _migrations()), default=0)
 
 
-class SchemaTooNew(Exception):
+class SchemaTooNew(BotError):
     """The database was migrated by a newer bananabot than this one. Migrations only go
     forward, so this code cannot know what the newer ones changed: it refuses to touch it."""
 

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from aiohttp import web
 
 from jobs.listener import Listener
+from jobs.policy import MAX_BODY  # the package's tunables
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 64 * 1024
 SIGNATURE_CHARS = 32  # hex digits of the HMAC kept in the URL (128 bits)
 _SIGNATURE = re.compile(rf"[0-9a-f]{{{SIGNATURE_CHARS}}}")
 

@@ -64,17 +64,19 @@ from jobs.media import (
     fits_kind,
     sniff,
 )
+from jobs.policy import (  # the package's tunables
+    DOWNLOAD_CONCURRENCY,
+    DOWNLOAD_CONNECT_TIMEOUT,
+    DOWNLOAD_READ_TIMEOUT,
+    DOWNLOAD_WRITE_TIMEOUT,
+    FILE_DEADLINE,
+    MAX_REDIRECTS,
+)
 from providers.base import Media, Provider
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
-MAX_REDIRECTS = 3
-FILE_DEADLINE = 120.0  # seconds for one file from the first lookup to the last byte
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 30.0  # silence between two chunks; FILE_DEADLINE bounds the whole
-WRITE_TIMEOUT = 10.0
-DOWNLOAD_CONCURRENCY = 4  # jobs downloading at once (DOWNLOAD_CONCURRENCY)
 USER_AGENT = "bananabot/0.1 (+discord bot; result download)"
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -207,7 +209,10 @@ class MediaFetcher:
         self.client = httpx.AsyncClient(
             timeout=timeout
             or httpx.Timeout(
-                connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=None
+                connect=DOWNLOAD_CONNECT_TIMEOUT,
+                read=DOWNLOAD_READ_TIMEOUT,
+                write=DOWNLOAD_WRITE_TIMEOUT,
+                pool=None,
             ),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,  # every hop is checked here

@@ -13,7 +13,10 @@ the jobs most likely to have finished.
 
 A job found in ``submitting`` after a restart may or may not have reached the provider; it is
 failed and refunded rather than sent again, because a second submit could create a second paid
-task. Every wait has a deadline and every retry is bounded.
+task. A job with another provider left on its routes (a model several providers offer) is moved
+there instead, as is one a provider refuses before accepting it (``_move_on``, the rule in
+jobs/failover.py): another account cannot double-charge the member. Every wait has a deadline
+and every retry is bounded.
 """
 
 from __future__ import annotations
@@ -24,32 +27,39 @@ import math
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
-from jobs import failures
+from jobs import failover, failures
 from jobs.download import Fetched, MediaFetcher
+from jobs.errors import InvalidRequest
 from jobs.follow import FollowPlan, StatusScheduler, status_rate
 from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
-from jobs.policy import EnginePolicy  # also imported from here by the bot and tests
+from jobs.policy import (  # also imported from here by the bot and tests
+    SLOT_LOOK_SECONDS,
+    STOP_POLL_SECONDS,
+    UNKNOWN_TYPICAL_SECONDS,
+    EnginePolicy,
+)
+from jobs.records import Failure, Job, JobState
 from jobs.replies import ReplyFirst
+from jobs.store import JobStore
 from jobs.timebase import Timebase
-from providers.base import Provider, TaskState, TaskStatus
+from jobs.validation import request_for
+from providers.base import GenerationRequest, ModelSpec, Provider, TaskState, TaskStatus
 from providers.errors import (
+    AuthError,
     OutcomeUnknown,
+    OutOfProviderCredits,
     ProviderError,
     RateLimited,
     RequestNotSent,
     UpstreamError,
 )
-from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
-
-STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
-UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
 
 
 def backoff(attempt: int, policy: EnginePolicy) -> float:
@@ -67,6 +77,16 @@ def safe_to_resubmit(exc: ProviderError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
 
 
+class Credits(Protocol):
+    """What the engine needs of the credit ledger (quota.service.QuotaService): closing a
+    job's reservation inside the transaction that records the job's end. A protocol, so the
+    engine does not import the service that stores its jobs."""
+
+    async def settle(self, job: Job, charged: int, *, conn: Any = None) -> int: ...
+
+    async def refund(self, job: Job, reason: str, *, conn: Any = None) -> bool: ...
+
+
 def bot_credits(provider_credits: float, rate: float) -> int:
     return max(0, math.ceil(round(provider_credits * rate, 6)))
 
@@ -76,7 +96,7 @@ class JobEngine:
         self,
         *,
         db: Database,
-        quota: QuotaService,
+        quota: Credits,
         providers: dict[str, Provider],
         notifier: Notifier,
         max_in_flight: dict[str, int | None] | None = None,
@@ -179,6 +199,10 @@ class JobEngine:
     def accepting(self) -> bool:
         return self._accepting
 
+    def credit_rate(self, provider_id: str) -> float:
+        """Bot credits per provider credit: the one table settling and pricing both read."""
+        return self.credit_rates.get(provider_id, 1.0)
+
     @property
     def alive(self) -> bool:
         """Started, taking jobs, and its token sweeper (started with it) still running."""
@@ -247,13 +271,13 @@ class JobEngine:
         if gate is not None and job.state is JobState.QUEUED:
             gate.join(job.id)  # its queue position is known from now on
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
-        follower = self.followers.get(job.provider)
         self._tasks[job.id] = task
         self._jobs[job.id] = job
 
         def forget(_task: asyncio.Task[None], job_id: str = job.id) -> None:
             self._tasks.pop(job_id, None)
             self._jobs.pop(job_id, None)
+            follower = self.followers.get(job.provider)  # where it ran last (it may move)
             if follower is not None:
                 follower.forget(job_id)
 
@@ -296,16 +320,23 @@ class JobEngine:
     # --- the state machine -------------------------------------------------------------
 
     async def _run(self, job: Job) -> None:
-        provider = self.providers.get(job.provider)
         gate = self.gates.get(job.provider)
         try:
-            if provider is None or gate is None:
-                await self._fail(job, failures.provider_disabled(job), "provider not enabled")
-                return
             while not job.state.finished:
+                # looked up at each step: a job that moves to another provider follows it
+                provider = self.providers.get(job.provider)
+                gate = self.gates.get(job.provider)
+                if provider is None or gate is None:
+                    await self._fail(job, failures.provider_disabled(job), "provider not enabled")
+                    return
                 if job.state is JobState.QUEUED:
                     await self._submit(job, provider, gate)
                 elif job.state is JobState.SUBMITTING:
+                    interrupted = OutcomeUnknown(
+                        "restarted while the submit request was in flight", provider=job.provider
+                    )
+                    if await self._move_on(job, gate, None, interrupted):
+                        continue
                     await self._fail(
                         job,
                         failures.submit_interrupted(),
@@ -352,7 +383,7 @@ class JobEngine:
         try:
             while not acquire.done():
                 await self._progress(job, force=False)
-                done, _ = await asyncio.wait({acquire}, timeout=1.0)
+                done, _ = await asyncio.wait({acquire}, timeout=SLOT_LOOK_SECONDS)
                 if not done and self.time.now() - waited_since > self.policy.queue_wait_max:
                     acquire.cancel()
                     await self._fail(
@@ -365,7 +396,7 @@ class JobEngine:
             raise
         await self._hold_if_stopping()
 
-        deadline = self.policy.video_deadline if job.kind == "video" else self.policy.image_deadline
+        deadline = self.policy.deadline(job.kind)
         failed_attempts = 0  # transient errors: bounded by policy.submit_attempts
         refusals = 0  # 429s: nothing was created, so they are waited out like the queue
         while True:
@@ -379,10 +410,13 @@ class JobEngine:
             try:
                 callback = self.callback_url(job.provider, job.id) if self.callback_url else None
                 submission = await provider.submit(job.request, callback_url=callback)
-            except OutcomeUnknown as exc:
-                await self._fail(job, failures.outcome_unknown(job), str(exc))
-                return
             except ProviderError as exc:
+                waited = self.time.now() - waited_since
+                if await self._move_on(job, gate, claimed, exc, waited=waited):
+                    return  # queued at the next provider: _run takes it from there
+                if isinstance(exc, OutcomeUnknown):
+                    await self._fail(job, self._refused(job, exc), str(exc))
+                    return
                 if isinstance(exc, RateLimited):
                     self._observe_window(provider, gate)
                     delay = exc.retry_after or backoff(refusals, self.policy)
@@ -399,7 +433,7 @@ class JobEngine:
                     if claimed is not None:
                         gate.forget_submit(claimed)  # nothing was created
                     await self.jobs.update(job, submitted_at=None)
-                    await self._fail(job, failures.for_error(exc, job), str(exc))
+                    await self._fail(job, self._refused(job, exc), str(exc))
                     return
                 # definitely not created at the provider: safe to try again later
                 await self.jobs.update(job, state=JobState.QUEUED, submitted_at=None)
@@ -439,6 +473,95 @@ class JobEngine:
             else:
                 await self.jobs.update(job, **changes)
             return
+
+    async def _move_on(
+        self,
+        job: Job,
+        gate: ProviderGate,
+        claimed: float | None,
+        exc: ProviderError,
+        *,
+        waited: float = 0.0,
+    ) -> bool:
+        """Move a job its provider refused before accepting it to the next provider on its
+        routes that can take the same request (jobs/failover.py: which errors move a job,
+        and what the member pays); False when the error does not move jobs or none is left
+        (the caller then fails it as before). The reservation is untouched: one job, one
+        reservation, settled once wherever it ends."""
+        if not job.routes or not failover.moves_job(exc, waited):
+            return False
+        routes = job.routes
+        spec = self.providers[job.provider].model(job.model)
+        for candidate in failover.untried(job):
+            request = self._request_at(candidate.provider, job, spec)
+            if request is not None:
+                break
+            routes = failover.refuse(routes, candidate.provider, "no longer offers this")
+        else:  # it stays here: retried or failed as before (the failure names each one tried)
+            if routes != job.routes:
+                await self.jobs.update(job, routes=routes)
+            return False
+        routes = failover.refuse(routes, job.provider, failover.refusal_words(exc))
+        refused_outright = RateLimited | AuthError | OutOfProviderCredits
+        created_nothing = safe_to_resubmit(exc) or isinstance(exc, refused_outright)
+        if claimed is not None and created_nothing:
+            gate.forget_submit(claimed)
+        if not created_nothing:
+            log.warning(
+                "job=%s provider=%s may have started a task that nobody follows (the "
+                "operator's cost; the member is not charged for it): %s",
+                job.id,
+                job.provider,
+                exc,
+            )
+        await gate.release(job.id)
+        moved_from = job.provider
+        await self.jobs.update(
+            job,
+            provider=candidate.provider,
+            request=request,
+            routes=routes,
+            state=JobState.QUEUED,
+            submitted_at=None,
+            task_id=None,
+        )
+        log.warning(
+            "job=%s moved provider=%s -> %s model=%s cause=%s",
+            job.id,
+            moved_from,
+            job.provider,
+            job.model,
+            exc,
+        )
+        self.gates[job.provider].join(job.id)
+        await self._progress(job, force=True)
+        return True
+
+    def _request_at(
+        self, provider_id: str, job: Job, source: ModelSpec | None
+    ) -> GenerationRequest | None:
+        """The job's request in ``provider_id``'s terms; None when that provider is not
+        enabled in this process, or no longer offers the model with these options."""
+        provider = self.providers.get(provider_id)
+        spec = provider.model(job.model) if provider is not None else None
+        if spec is None or provider_id not in self.gates:
+            return None
+        try:
+            return request_for(spec, job.request, source)
+        except InvalidRequest:
+            return None
+
+    @staticmethod
+    def _refused(job: Job, exc: ProviderError) -> str:
+        """The member's sentence for a submit that failed for good: which providers were
+        tried when the job had several, else what this one said."""
+        tried = [r for r in job.routes if r.refused is not None or r.provider == job.provider]
+        if len(tried) > 1 and failover.moves_job(exc, math.inf):
+            why = failover.refusal_words(exc)
+            return failures.no_provider_left(job, [(r.provider, r.refused or why) for r in tried])
+        if isinstance(exc, OutcomeUnknown):
+            return failures.outcome_unknown(job)
+        return failures.for_error(exc, job)
 
     @staticmethod
     def _observe_window(provider: Provider, gate: ProviderGate) -> None:
@@ -541,11 +664,14 @@ class JobEngine:
 
     async def _deliver(self, job: Job, provider: Provider) -> None:
         spec = provider.model(job.model)
-        rate = self.credit_rates.get(job.provider, 1.0)
-        charge = bot_credits(job.provider_cost, rate) if job.provider_cost is not None else job.cost
+        charge = (
+            bot_credits(job.provider_cost, self.credit_rate(job.provider))
+            if job.provider_cost is not None
+            else job.quoted
+        )
         if job.result_message_id is None:
             await self._progress(job, force=True)  # "downloading and posting"
-            job.charged = min(charge, job.cost)  # shown in the result; stored when settled
+            job.charged = min(charge, job.reserved)  # shown in the result; stored when settled
             limit = await self.notifier.upload_limit(job)
             fetched = await self.fetcher.fetch_all(job.id, job.kind, job.media, limit, provider)
             try:
@@ -582,7 +708,7 @@ class JobEngine:
                 charged=charged,
                 finished_at=self.time.now(),
             )
-        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.cost)
+        log.info("job=%s completed charged=%d reserved=%d", job.id, charged, job.reserved)
         try:
             await self.notifier.result_posted(job, job.result_message_id or 0)
         except Exception:  # cosmetic: the result is out, its id stored and the job settled
@@ -613,7 +739,7 @@ class JobEngine:
                 await self.time.sleep(backoff(attempt, self.policy))
         return None
 
-    async def _fail(self, job: Job, failure: str, error: str) -> None:
+    async def _fail(self, job: Job, failure: Failure, error: str) -> None:
         async with self.db.transaction() as conn:
             await self.quota.refund(job, error, conn=conn)
             await self.jobs.update(
@@ -624,7 +750,7 @@ class JobEngine:
                 error=error[:500],
                 finished_at=self.time.now(),
             )
-        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.cost, error[:200])
+        log.warning("job=%s failed refunded=%d cause=%s", job.id, job.reserved, error[:200])
         try:
             await self.notifier.failed(job)
         except Exception:

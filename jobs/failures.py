@@ -1,10 +1,13 @@
-"""Why a job failed, in plain words for the member. One place, so every path says it the same
-way; technical detail goes to the log, never to the channel."""
+"""Why a job failed, as facts (jobs.records.Failure): one place decides which failure each
+path is, so every path tells it the same way. The member's sentence is written in
+presentation/sentences/failures.py when it is shown; technical detail goes to the log
+(the job's ``error``), never to the channel."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jobs.records import Failure, FailureCode
 from providers.base import TaskStatus
 from providers.errors import (
     AuthError,
@@ -18,10 +21,10 @@ from providers.errors import (
 )
 
 if TYPE_CHECKING:
-    from db.jobs import Job
     from jobs.policy import EnginePolicy
+    from jobs.records import Job
 
-_MAX_PROVIDER_WORDS = 200
+_MAX_PROVIDER_WORDS = 200  # characters of a provider's own words kept for the member
 
 
 def _clean(text: str | None) -> str:
@@ -29,100 +32,80 @@ def _clean(text: str | None) -> str:
     return text[:_MAX_PROVIDER_WORDS] + ("…" if len(text) > _MAX_PROVIDER_WORDS else "")
 
 
-def for_error(exc: ProviderError, job: Job) -> str:
+def _at(code: FailureCode, job: Job, **facts: object) -> Failure:
+    """A failure that names the job's provider."""
+    return Failure(code, {"provider": job.provider, **facts})
+
+
+def for_error(exc: ProviderError, job: Job) -> Failure:
     if isinstance(exc, ContentFiltered):
-        return (
-            "The provider's safety filter rejected this request. Try rewording the prompt "
-            "or using a different image."
-        )
+        return Failure(FailureCode.CONTENT_FILTERED)
     if isinstance(exc, OutOfProviderCredits):
-        return (
-            f"The bot's account at {job.provider} has run out of credits. A server admin "
-            "needs to top it up."
-        )
+        return _at(FailureCode.PROVIDER_OUT_OF_CREDITS, job)
     if isinstance(exc, AuthError):
-        return f"{job.provider} refused the bot's API key. Please let a server admin know."
+        return _at(FailureCode.API_KEY_REFUSED, job)
     if isinstance(exc, RateLimited):
-        return f"{job.provider} is too busy right now. Please try again in a few minutes."
+        return _at(FailureCode.PROVIDER_BUSY, job)
     if isinstance(exc, BadRequest):
-        detail = _clean(exc.message)
-        return f"{job.provider} rejected the request" + (f": {detail}" if detail else ".")
+        return _at(FailureCode.REJECTED, job, detail=_clean(exc.message))
     if isinstance(exc, NotFound):
-        return f"{job.provider} lost track of this generation."
+        return _at(FailureCode.LOST_TRACK, job)
     if isinstance(exc, UpstreamError):
-        return f"{job.provider} had a problem and could not make this. Please try again later."
-    return f"{job.provider} could not make this."
+        return _at(FailureCode.PROVIDER_PROBLEM, job)
+    return _at(FailureCode.PROVIDER_FAILED, job)
 
 
-def task_failed(job: Job, status: TaskStatus) -> str:
+def task_failed(job: Job, status: TaskStatus) -> Failure:
     if status.error_type is not None and issubclass(status.error_type, ProviderError):
         return for_error(status.error_type(status.error or ""), job)
-    detail = _clean(status.error)
-    return "The generation failed at the provider" + (f": {detail}" if detail else ".")
+    return Failure(FailureCode.TASK_FAILED, {"detail": _clean(status.error)})
 
 
-def deadline(job: Job, policy: EnginePolicy, *, offline: bool = False) -> str:
+def deadline(job: Job, policy: EnginePolicy, *, offline: bool = False) -> Failure:
     """Nothing is cancelled at the provider (no API offers it): the bot stops waiting."""
-    limit = policy.video_deadline if job.kind == "video" else policy.image_deadline
-    if limit < 90:
-        span = f"{round(limit)} second{'s' if round(limit) != 1 else ''}"
-    else:
-        minutes = round(limit / 60)
-        span = f"{minutes} minute{'s' if minutes != 1 else ''}"
-    if offline:
-        return (
-            f"The bot was offline when this generation's {span} ran out, and "
-            f"{job.provider} had not finished it when the bot checked again, so the bot "
-            "stopped waiting for it."
-        )
-    return f"The generation did not finish within {span}, so the bot stopped waiting for it."
+    return _at(FailureCode.DEADLINE, job, seconds=policy.deadline(job.kind), offline=offline)
 
 
-def queue_too_long(job: Job) -> str:
-    return f"{job.provider} has been busy for too long. Please try again later."
+def queue_too_long(job: Job) -> Failure:
+    return _at(FailureCode.QUEUE_TOO_LONG, job)
 
 
-def outcome_unknown(job: Job) -> str:
+def outcome_unknown(job: Job) -> Failure:
     """No answer, a dropped connection, or an error that may come after the task was made:
     the job is not sent again (it could be paid twice) and the member is not charged."""
-    return (
-        f"{job.provider} did not confirm that the job started (no answer, or an error), so "
-        "it was not charged. Please try again."
-    )
+    return _at(FailureCode.OUTCOME_UNKNOWN, job)
 
 
-def submit_interrupted() -> str:
-    return (
-        "The bot restarted while sending this job, so it was cancelled rather than risk "
-        "running it twice."
-    )
+def no_provider_left(job: Job, tried: list[tuple[str, str]]) -> Failure:
+    """Every provider that offers the model was tried and none took the job; ``tried`` is
+    (provider, why in a few words: the route's own, jobs/failover.py)."""
+    named = [[provider, why] for provider, why in tried]
+    return Failure(FailureCode.NO_PROVIDER_LEFT, {"model": job.model, "tried": named})
 
 
-def provider_disabled(job: Job) -> str:
-    return f"The provider {job.provider} is no longer enabled on this bot."
+def submit_interrupted() -> Failure:
+    return Failure(FailureCode.SUBMIT_INTERRUPTED)
 
 
-def no_media(job: Job) -> str:
-    return f"{job.provider} finished but returned no file."
+def provider_disabled(job: Job) -> Failure:
+    return _at(FailureCode.PROVIDER_DISABLED, job)
 
 
-def unfetchable(job: Job) -> str:
-    return (
-        f"{job.provider} finished, but its result could not be fetched safely (it pointed "
-        "somewhere the bot does not download from), so there is nothing to show."
-    )
+def no_media(job: Job) -> Failure:
+    return _at(FailureCode.NO_MEDIA, job)
 
 
-def unreachable() -> str:
-    return "Discord kept failing when the bot posted the result, so it could not be shown."
+def unfetchable(job: Job) -> Failure:
+    return _at(FailureCode.UNFETCHABLE, job)
 
 
-def undeliverable() -> str:
-    return (
-        "Discord would not let the bot post the result: not in the channel (missing "
-        "permissions, or the channel is gone), not as a reply, and not in your DMs."
-    )
+def unreachable() -> Failure:
+    return Failure(FailureCode.UNREACHABLE)
 
 
-def internal() -> str:
-    return "Something went wrong on the bot's side. Sorry about that."
+def undeliverable() -> Failure:
+    return Failure(FailureCode.UNDELIVERABLE)
+
+
+def internal() -> Failure:
+    return Failure(FailureCode.INTERNAL)

@@ -27,13 +27,11 @@ import logging
 import math
 from dataclasses import dataclass
 
-from jobs.policy import EnginePolicy
+from jobs.policy import RECOVER_SECONDS, EnginePolicy
 from jobs.timebase import Timebase
 from providers.base import Provider
 
 log = logging.getLogger(__name__)
-
-RECOVER_SECONDS = 1.0  # real seconds the scheduler pauses after an unexpected error
 
 
 def status_rate(provider: Provider, policy: EnginePolicy) -> float:

@@ -8,9 +8,9 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-log = logging.getLogger(__name__)
+from jobs.policy import WINDOW_RECHECK_SECONDS  # the package's tunables
 
-WINDOW_RECHECK_SECONDS = 5.0  # how often a job waiting on a full window looks again
+log = logging.getLogger(__name__)
 
 
 class ProviderGate:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from db.jobs import Job
 from jobs.media import MediaFile
+from jobs.records import Job
 from providers.base import Media
 
 

@@ -1,11 +1,55 @@
-"""Every tunable number of the job engine, in one place, each with the reason for its value.
+"""Every tunable number of the jobs package, in one place, each with the reason for its value.
 
-Seconds are engine seconds (see jobs/timebase.py) unless named otherwise.
+Module constants are fixed for the process (the modules that use them import them from here);
+EnginePolicy holds what a bot or a test sets per engine. Seconds are engine seconds (see
+jobs/timebase.py) unless named otherwise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# -- the engine ------------------------------------------------------------------------------
+STOP_POLL_SECONDS = 0.02  # how often stop() looks whether in-flight requests are done
+UNKNOWN_TYPICAL_SECONDS = 30.0  # a model no longer listed: its first read comes at 6 s
+SLOT_LOOK_SECONDS = 1.0  # real seconds between looks at a job waiting for a provider slot:
+# its card's queue position and queue_wait_max are checked this often
+RECOVER_SECONDS = 1.0  # real seconds the status scheduler pauses after an unexpected error
+WINDOW_RECHECK_SECONDS = 5.0  # how often a job waiting on a full window looks again
+
+# -- provider health and routing (jobs/health.py, jobs/routing.py) ---------------------------
+RECENT_SECONDS = 300.0  # requests this old or newer make the error rate and latency shown
+MAX_SAMPLES = 200  # newest requests kept per provider: a busy provider's window stays small
+PAUSE_AFTER_FAILURES = 5  # failed requests in a row that pause a provider
+PAUSE_SECONDS = 30.0  # how long a paused provider gets no new job while another can take it
+ERROR_RATE_BANDS = (0.1, 0.5)  # below 10 % failing counts as healthy; 50 % and up as failing
+RATE_LIMITED_WAIT_BEFORE_MOVING = 60.0  # a provider answering 429 for longer than this (its
+# Retry-After, or the waits so far) is past its budget: another provider takes the job
+
+# -- the bot's provider-account balances (jobs/balances.py: /credits and /status) -------------
+BALANCE_CACHE_SECONDS = 60.0  # balances move with every job; a minute old is fine for a glance
+BALANCE_TIMEOUT = 5.0  # a moderator aid, fetched after the deferral: not worth a longer wait
+BALANCE_FAILURE_SECONDS = 30.0  # a failed balance is not asked again before this: the
+# account's request budget belongs to submits and status reads
+
+# -- prices ----------------------------------------------------------------------------------
+PRICE_TIMEOUT = 10.0  # longest one cost preview may take; commands wait for it behind a deferral
+PRICE_CACHE_SECONDS = 600.0  # prices change rarely; ten minutes spares most round trips
+PRICE_CACHE_SIZE = 512  # prices kept; bounded because members choose the options that key them
+PRICE_FAILURE_SECONDS = 30.0  # a failed preview (or the table standing in) is asked again after
+# this long, so a flapping preview is not asked on every keystroke
+
+# -- result downloads (jobs/download.py) -----------------------------------------------------
+MAX_REDIRECTS = 3  # a result link redirected more often than this is not followed
+FILE_DEADLINE = 120.0  # seconds for one file from the first lookup to the last byte
+DOWNLOAD_CONNECT_TIMEOUT = 10.0  # a result host that does not answer by then is down
+DOWNLOAD_READ_TIMEOUT = 30.0  # silence between two chunks; FILE_DEADLINE bounds the whole
+DOWNLOAD_WRITE_TIMEOUT = 10.0  # result requests are small; a stuck write is a dead connection
+DOWNLOAD_CONCURRENCY = 4  # jobs downloading at once, unless the DOWNLOAD_CONCURRENCY setting says
+
+# -- the listeners (callbacks, health and metrics) -------------------------------------------
+MAX_BODY = 64 * 1024  # a larger callback body is refused (a task query is a few hundred bytes)
+CHECK_TIMEOUT = 5.0  # a health check that takes longer than this is itself a failure
 
 
 @dataclass(frozen=True)
@@ -52,3 +96,7 @@ class EnginePolicy:
     video_deadline: float = 30 * 60.0
     token_lifetime: float = 15 * 60.0  # Discord's interaction tokens: never kept longer
     token_sweep: float = 60.0  # how often stored tokens past their lifetime are cleared
+
+    def deadline(self, kind: str) -> float:
+        """Seconds from submit that a job of ``kind`` ("image" or "video") may take."""
+        return self.video_deadline if kind == "video" else self.image_deadline

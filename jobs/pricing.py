@@ -24,19 +24,22 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from jobs.engine import bot_credits
-from jobs.errors import InvalidRequest, PriceUnavailable, UserFacingError
+from jobs.errors import PriceUnavailable, ProviderNotEnabled, UserFacingError
+from jobs.policy import (  # the package's tunables
+    PRICE_CACHE_SECONDS,
+    PRICE_CACHE_SIZE,
+    PRICE_FAILURE_SECONDS,
+    PRICE_TIMEOUT,
+)
 from jobs.ttlcache import TTLCache
 from providers.base import GenerationRequest, ModelSpec, Provider
 from providers.errors import BadRequest, ProviderError
 
 log = logging.getLogger(__name__)
 
-PRICE_TIMEOUT = 10.0  # longest one cost preview may take; commands wait for it behind a deferral
-PRICE_CACHE_SECONDS = 600.0  # prices change rarely; ten minutes spares most round trips
-PRICE_CACHE_SIZE = 512  # prices kept; bounded because members choose the options that key them
-PRICE_FAILURE_SECONDS = 30.0  # a failed preview (or the table standing in) is asked again after
 
 PriceKey = tuple[str, GenerationRequest]
 
@@ -52,9 +55,9 @@ def price_key(provider_id: str, request: GenerationRequest) -> PriceKey:
 
 @dataclass(frozen=True)
 class _Failed:
-    """A cached refusal: the sentence to repeat until it expires."""
+    """A cached refusal: repeated until it expires."""
 
-    message: str
+    refusal: PriceUnavailable
 
 
 class Pricer:
@@ -89,7 +92,7 @@ class Pricer:
         key = price_key(provider_id, request)
         found = self._cache.get(key)
         if isinstance(found, _Failed):
-            raise PriceUnavailable(found.message)
+            raise PriceUnavailable(**found.refusal.facts)
         if found is None:
             # Shielded: a caller that gives up does not cancel the lookup others share.
             found = await asyncio.shield(self._lookup(key, request))
@@ -112,7 +115,7 @@ class Pricer:
     def _lookup(self, key: PriceKey, request: GenerationRequest) -> asyncio.Task[float]:
         provider_id = key[0]
         if provider_id not in self.providers:
-            raise InvalidRequest(f"The provider {provider_id} is not enabled.")
+            raise ProviderNotEnabled(provider=provider_id)
         task = self._lookups.get(key)
         if task is None:
             task = asyncio.create_task(self._ask(key, request), name=f"price-{provider_id}")
@@ -146,21 +149,21 @@ class Pricer:
             log.warning(
                 "cost preview failed provider=%s model=%s: %s", provider_id, request.model, why
             )
-            message = _refusal(provider_id, request.model, exc)
-            self._cache.set(key, _Failed(message), ttl=PRICE_FAILURE_SECONDS)
-            raise PriceUnavailable(message) from None
+            refusal = PriceUnavailable(
+                provider=provider_id, model=request.model, reason=_reason(exc)
+            )
+            self._cache.set(key, _Failed(refusal), ttl=PRICE_FAILURE_SECONDS)
+            raise refusal from None
         self._cache.set(key, cost)
         return cost
 
 
-def _refusal(provider_id: str, model: str, exc: Exception) -> str:
+def _reason(exc: Exception) -> Literal["refused", "timeout", "failed"]:
     if isinstance(exc, BadRequest):
-        what = f"{provider_id} would not price `{model}` with these options"
-    elif isinstance(exc, TimeoutError):
-        what = f"{provider_id} did not answer the price check for `{model}` in time"
-    else:
-        what = f"{provider_id} could not price `{model}` right now"
-    return f"{what}, so nothing was started and nothing was charged. Please try again in a minute."
+        return "refused"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "failed"
 
 
 def hint_request(spec: ModelSpec) -> GenerationRequest:

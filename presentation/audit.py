@@ -7,23 +7,28 @@ import logging
 
 import discord
 
-from db import guilds
-from db.database import Database
 from presentation.discord_limits import CONTENT_MAX, clip
+from quota.moderation import ModerationSettings
 
 log = logging.getLogger(__name__)
 
 
-async def record(
-    bot: discord.Client, db: Database, guild_id: int, text: str, *, channel_id: int | None = None
-) -> None:
-    """Post ``text`` in the server's log channel (or in ``channel_id``), if there is one."""
-    if channel_id is None:
-        channel_id = (await guilds.get(db, guild_id)).log_channel_id
-    if channel_id is None:
-        return
-    try:
-        channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
-        await channel.send(clip(text, CONTENT_MAX), allowed_mentions=discord.AllowedMentions.none())  # type: ignore[union-attr]
-    except discord.HTTPException as exc:
-        log.warning("log channel post failed guild=%s status=%s", guild_id, exc.status)
+class AuditLog:
+    def __init__(self, client: discord.Client, moderation: ModerationSettings) -> None:
+        self.client = client
+        self.moderation = moderation  # where each server's log channel is
+
+    async def record(self, guild_id: int, text: str, *, channel_id: int | None = None) -> None:
+        """Post ``text`` in the server's log channel (or in ``channel_id``), if there is one."""
+        if channel_id is None:
+            channel_id = (await self.moderation.get(guild_id)).log_channel_id
+        if channel_id is None:
+            return
+        client = self.client
+        try:
+            channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+            await channel.send(
+                clip(text, CONTENT_MAX), allowed_mentions=discord.AllowedMentions.none()
+            )  # type: ignore[union-attr]
+        except discord.HTTPException as exc:
+            log.warning("log channel post failed guild=%s status=%s", guild_id, exc.status)

@@ -80,24 +80,12 @@ def _in_thread(interaction: discord.Interaction) -> bool:
 class BotLacksPermissions(app_commands.CheckFailure, UserFacingError):
     """The bot could not post a result in this channel; raised before anything is charged.
     A CheckFailure, so discord.py stops a command before its callback, and a UserFacingError,
-    so the error handler shows its sentence."""
+    so the error handler words it (naming each of ``missing``)."""
 
-    def __init__(self, message: str) -> None:
-        UserFacingError.__init__(self, message)
+    missing: tuple[str, ...]  # the permissions' names as Discord's client shows them
 
-
-def cannot_post_here(missing: list[str]) -> str:
-    """The refusal a member sees, naming each missing permission."""
-    if len(missing) == 1:
-        names, them = f"**{missing[0]}** permission", "it"
-    else:
-        names = ", ".join(f"**{m}**" for m in missing[:-1]) + f" and **{missing[-1]}** permissions"
-        them = "them"
-    return (
-        f"I can't post results in this channel: I'm missing the {names} here. "
-        f"Nothing was charged. Ask a server admin to give {them} to me in this channel, "
-        "or use another channel."
-    )
+    def __init__(self, **facts: object) -> None:
+        UserFacingError.__init__(self, **facts)
 
 
 def require_channel_permissions(interaction: discord.Interaction) -> None:
@@ -107,7 +95,7 @@ def require_channel_permissions(interaction: discord.Interaction) -> None:
         return
     missing = missing_permissions(interaction.app_permissions, in_thread=_in_thread(interaction))
     if missing:
-        raise BotLacksPermissions(cannot_post_here(missing))
+        raise BotLacksPermissions(missing=tuple(missing))
 
 
 def bot_can_post():

@@ -23,14 +23,15 @@ from datetime import timedelta
 
 import discord
 
-from db.jobs import Job, JobState
 from jobs.media import MediaFile
 from jobs.notifier import Undeliverable
-from presentation import audit
+from jobs.records import Job, JobState
+from presentation.audit import AuditLog
 from presentation.discord_limits import DEFAULT_UPLOAD_LIMIT
 from presentation.embeds import job_card
 from presentation.results import Outgoing, Result, Shape, build
 from providers.base import Media
+from providers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,18 @@ def mention_only(user_id: int) -> discord.AllowedMentions:
 
 
 class DiscordNotifier:
-    def __init__(self, bot: discord.Client, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        bot: discord.Client,
+        *,
+        now: Callable[[], float] = time.time,
+        audit: AuditLog | None = None,
+        registry: ProviderRegistry | None = None,
+    ) -> None:
         self.bot = bot
         self._clock = now
+        self.audit = audit  # the log channel, told of each result
+        self.registry = registry  # the models' typical times, shown on the card
         self._shown: dict[str, dict] = {}  # the card each job's acknowledgement shows now
         self._card_gone: set[str] = set()  # jobs whose card Discord no longer lets us edit
         self._posted_in: dict[str, str] = {}  # where each job's result went, until result_posted()
@@ -90,8 +100,7 @@ class DiscordNotifier:
         return channel  # type: ignore[return-value]
 
     async def progress(self, job: Job, queue_position: int | None) -> None:
-        registry = getattr(self.bot, "registry", None)
-        provider = registry.get(job.provider) if registry is not None else None
+        provider = self.registry.get(job.provider) if self.registry is not None else None
         spec = provider.model(job.model) if provider is not None else None
         card = job_card(
             job,
@@ -233,14 +242,11 @@ class DiscordNotifier:
         await self._edit_ack(job, job_card(done, result_url=jump))
         self._shown.pop(job.id, None)
         self._card_gone.discard(job.id)
-        db = getattr(self.bot, "db", None)
-        if db is not None:
-            await audit.record(
-                self.bot,
-                db,
+        if self.audit is not None:
+            await self.audit.record(
                 job.guild_id,
                 f"🍌 <@{job.user_id}> /{job.command} `{job.provider}:{job.model}` "
-                f"({job.cost} credits reserved) → {jump or 'sent by DM'}",
+                f"({job.reserved} credits reserved) → {jump or 'sent by DM'}",
             )
 
     def _result_view(self, job: Job) -> discord.ui.View | None:

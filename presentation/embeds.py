@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import discord
 
-from db.jobs import Job, JobState
 from jobs.errors import InsufficientCredits, TooManyJobs
+from jobs.records import Job, JobState
 from presentation.discord_limits import fit_embed
+from presentation.sentences.failures import job_failure
 from quota.service import Balance
 
 COLOUR_WORKING = discord.Colour.gold()
@@ -53,12 +54,14 @@ def _stage(job: Job, queue_position: int | None, now: float | None, typical: flo
     """The job's step in the member's words: where it waits, and how long a generation has
     been running against how long this model usually takes (when the provider gives no
     percentage), so a slow job can be told from a stuck one."""
+    refused = [r.provider for r in job.routes if r.refused is not None]
+    moved = f"{' and '.join(refused)} could not take it; " if refused else ""
     if job.state is JobState.QUEUED:
         if queue_position:
-            return f"Waiting for {job.provider} — {plural(queue_position, 'job')} ahead"
-        return "Starting…"
+            return f"{moved}Waiting for {job.provider} — {plural(queue_position, 'job')} ahead"
+        return f"{moved}Sending to {job.provider}…" if moved else "Starting…"
     if job.state is JobState.SUBMITTING:
-        return f"Sending to {job.provider}…"
+        return f"{moved}Sending to {job.provider}…"
     if job.state is JobState.RUNNING:
         if job.progress is not None:
             return f"Generating… {progress_bar(job.progress)}"
@@ -92,9 +95,10 @@ def job_card(
     what, verb = what_was_made(job)
     if job.state is JobState.FAILED:
         embed = discord.Embed(title=f"Could not make your {what}", colour=COLOUR_FAILED)
+        held = job.reserved
         embed.description = (
-            f"{job.failure or 'The job failed.'}\n"
-            f"Your {plural(job.cost, 'credit')} {'was' if job.cost == 1 else 'were'} returned."
+            f"{job_failure(job.failure)}\n"
+            f"Your {plural(held, 'credit')} {'was' if held == 1 else 'were'} returned."
         )
     elif job.state is JobState.COMPLETED:
         embed = discord.Embed(title=f"Your {what} {verb} ready", colour=COLOUR_DONE)
@@ -103,7 +107,7 @@ def job_card(
         embed = discord.Embed(title=f"Making your {what}", colour=COLOUR_WORKING)
         embed.description = _stage(job, queue_position, now, typical)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
-    cost = job.charged if job.charged is not None else job.cost
+    cost = job.charged if job.charged is not None else job.quoted
     embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
     if job.state is JobState.QUEUED and queue_position is not None:
         embed.add_field(
@@ -160,7 +164,18 @@ def running_jobs_text(jobs: list[Job]) -> str:
             JobState.DELIVERING: "uploading",
         }.get(job.state, job.state.value)
         bar = f" {job.progress}%" if job.progress is not None else ""
-        lines.append(
-            f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({plural(job.cost, 'credit')})"
-        )
+        held = plural(job.reserved, "credit")
+        lines.append(f"`{job.id}` /{job.command} `{job.model}` — {state}{bar} ({held})")
+    return "\n".join(lines)
+
+
+def balance_lines(balances) -> str:
+    """The bot's provider accounts, one line each; accounts whose API offers no balance are
+    left out (``balances``: (provider, credits, or a word such as "unavailable right now"))."""
+    lines = []
+    for provider_id, value in balances:
+        if isinstance(value, str):
+            lines.append(f"{provider_id}: {value}")
+        elif value is not None:
+            lines.append(f"{provider_id}: {value:g} provider credits")
     return "\n".join(lines)

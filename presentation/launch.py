@@ -1,13 +1,17 @@
-"""Starting a generation from an interaction: price, reserve, acknowledge, enqueue.
+"""Starting a generation from an interaction: price, acknowledge, reserve, enqueue.
 
 Shared by /image, /video, /animate and the result buttons. Discord drops an interaction not
-answered within 3 s, so nothing slow may stand before the answer. Prices come from the
-pricer's cache or a table at once; a cost preview the provider is slow to give gets
-PRICE_DEFER_AFTER, then the interaction is deferred publicly ("thinking…") and the command
-waits for the price behind it. Everything refused before that point is refused ephemerally;
-after a deferral Discord keeps the deferral's visibility, so a refusal replaces the "thinking"
-message in public. Either way nothing is charged until the reservation, and once the job card
-is shown the job is in the engine's hands.
+answered within 3 s, and in a burst every await before the reply costs a turn of a busy
+event loop, so only cheap checks come before the answer. Prices come from the pricer's cache
+or a table at once; a cost preview the provider is slow to give gets PRICE_DEFER_AFTER, then
+the interaction is deferred publicly ("thinking…") and the command waits for the price behind
+it. Everything refused before the reply is refused ephemerally. Then the job card is sent, and
+the reservation follows, shared with the other commands of the moment in one transaction: a
+refusal there (credits, running jobs) turns the card into "did not start" and the member
+alone reads why. After a deferral the reservation comes before the card, and a refusal
+replaces the "thinking" message in public (Discord keeps the deferral's visibility). Either
+way nothing is charged until the reservation, and once it is made the job is in the engine's
+hands; no job starts while replies are being prepared (JobService.replying).
 """
 
 from __future__ import annotations
@@ -15,31 +19,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 import discord
 
-from db.jobs import Job, JobState
-from jobs.errors import InvalidRequest, UserFacingError
+from jobs.errors import ProviderNotEnabled, Restarting, UserFacingError
+from jobs.models import ModelChooser
+from jobs.pricing import Pricer
+from jobs.records import Job, JobState
+from jobs.service import JobService
 from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card, not_started_card
-from providers.base import GenerationRequest, Kind, ModelSpec
-from providers.registry import ModelNotAllowed
-from quota.server_settings import GuildPolicy
-
-if TYPE_CHECKING:
-    from bot import BananaBot
+from providers.base import GenerationRequest, ModelSpec
+from providers.registry import ModelRefusedHere, ProviderRegistry
+from quota.server_settings import GuildPolicy, ServerSettings
+from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
 PRICE_DEFER_AFTER = 1.0  # a price not known by then is awaited behind a deferral (3 s in all)
 TOKEN_LIFETIME = 15 * 60.0  # Discord's interaction tokens work this long for edits
 TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
-RESTARTING = (
-    "The bot is restarting, so nothing was started and nothing was charged. "
-    "Please try again in a minute."
-)
+
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class Services(Protocol):
+    """What starting a job needs of the bot (bot.BananaBot has it all); a protocol, so this
+    module does not import the bot that imports it."""
+
+    registry: ProviderRegistry
+    models: ModelChooser
+    pricer: Pricer
+    server_settings: ServerSettings
+    quota: QuotaService
+    jobs: JobService
+    timebase: Clock
 
 
 def new_job_id() -> str:
@@ -47,16 +68,21 @@ def new_job_id() -> str:
 
 
 async def price(
-    bot: BananaBot, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
+    bot: Services, interaction: discord.Interaction, spec: ModelSpec, request: GenerationRequest
 ) -> tuple[int, bool]:
     """Bot credits for ``request``, and whether the interaction had to be deferred to wait
-    for them. Raises PriceUnavailable or InvalidRequest (nothing charged) on refusal."""
+    for them. Raises PriceUnavailable or ProviderNotEnabled (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
-        raise InvalidRequest(f"The provider {spec.provider} is not enabled.")
-    known = bot.pricer.cached(spec.provider, request)
-    if known is not None:  # the usual case: no task, no timer
-        return known, False
-    lookup = asyncio.ensure_future(bot.pricer.price(spec.provider, request))
+        raise ProviderNotEnabled(provider=spec.provider)
+    return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
+
+
+async def _behind_deferral(
+    interaction: discord.Interaction, pricing: Awaitable[T], spec: ModelSpec
+) -> tuple[T, bool]:
+    """``pricing``'s answer, deferring the interaction publicly first when it takes longer
+    than PRICE_DEFER_AFTER; and whether it was deferred."""
+    lookup = asyncio.ensure_future(pricing)
     done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
     if done:
         return lookup.result(), False
@@ -69,24 +95,12 @@ async def price(
     return await lookup, True
 
 
-def bot_default(bot: BananaBot, command_kind: str) -> str | None:
-    """The operator's default model for a command kind (DEFAULT_*_MODEL)."""
-    settings = bot.settings
-    return {
-        "image": settings.default_image_model,
-        "video": settings.default_video_model,
-        "animate": settings.default_animate_model,
-    }[command_kind]
-
-
 def _parent_channel(interaction: discord.Interaction) -> int | None:
     """A thread's parent channel: a thread of an allowed channel is allowed too."""
     return getattr(interaction.channel, "parent_id", None)
 
 
-async def admit(
-    bot: BananaBot, interaction: discord.Interaction, *texts: str | None
-) -> GuildPolicy:
+async def admit(bot: Services, interaction: discord.Interaction, *texts: str | None) -> GuildPolicy:
     """The server's rules that come before anything else (/settings channel, blocklist):
     raises UserFacingError, nothing chosen, priced or charged. Returns the server's policy
     for choosing the model."""
@@ -96,60 +110,39 @@ async def admit(
     return policy
 
 
-def choose_model(
-    bot: BananaBot,
-    policy: GuildPolicy,
-    name: str | None,
-    kind: Kind,
-    *,
-    command_kind: str,
-    image_input: bool | None,
-    accepts: Callable[[ModelSpec], bool] | None = None,
-) -> ModelSpec:
-    """The model a command runs: the one named, else the server's /settings default, else
-    the operator's DEFAULT_*_MODEL, else the first allowed model that takes the options;
-    models the server does not allow are never picked and refused when named."""
-    return bot.registry.resolve(
-        name,
-        kind,
-        default=bot_default(bot, command_kind),
-        server_default=policy.default_for(command_kind),
-        image_input=image_input,
-        accepts=accepts,
-        allowed=policy.allows,
-    )
-
-
 def member_role_ids(interaction: discord.Interaction) -> list[int]:
     user = interaction.user
     return [r.id for r in getattr(user, "roles", [])]
 
 
 async def start_generation(
-    bot: BananaBot,
+    bot: Services,
     interaction: discord.Interaction,
     spec: ModelSpec,
     request: GenerationRequest,
     *,
     command: str,
     policy: GuildPolicy | None = None,
+    named: str | None = None,
 ) -> Job:
-    """Reserve and acknowledge; raises UserFacingError (nothing charged) on refusal.
+    """Acknowledge and reserve; raises UserFacingError (nothing charged) on refusal.
 
     The server's rules are checked again here, whatever path led here (a command, a button),
-    before anything is priced: the channel, the prompt, and that the model is allowed."""
-    with bot.engine.replies.replying():  # no job starts while this reply is prepared
-        job = await _reserve_and_reply(bot, interaction, spec, request, command, policy)
-    return job
+    before anything is priced: the channel, the prompt, and that the model is allowed.
+    ``named``: the ``model`` option as the member gave it (``provider:model`` pins one
+    provider; otherwise a model several providers offer is routed: JobService.plan)."""
+    with bot.jobs.replying():  # no job starts while this reply is prepared
+        return await _reply_and_reserve(bot, interaction, spec, request, command, policy, named)
 
 
-async def _reserve_and_reply(
-    bot: BananaBot,
+async def _reply_and_reserve(
+    bot: Services,
     interaction: discord.Interaction,
     spec: ModelSpec,
     request: GenerationRequest,
     command: str,
     policy: GuildPolicy | None,
+    named: str | None,
 ) -> Job:
     require_channel_permissions(interaction)  # a result the bot cannot post is not paid for
     if policy is None:
@@ -158,19 +151,25 @@ async def _reserve_and_reply(
         policy.check_channel(interaction.channel_id, _parent_channel(interaction))
         policy.check_prompt(request.prompt, request.negative_prompt)
     if not policy.allows(spec):
-        raise ModelNotAllowed(f"`{spec.id}` is not allowed in this server.")
-    if not bot.engine.accepting:
-        raise InvalidRequest(RESTARTING)
+        raise ModelRefusedHere(name=spec.id)
+    if not bot.jobs.accepting:
+        raise Restarting()
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
-    cost, deferred = await price(bot, interaction, spec, request)
-    if not bot.engine.accepting:  # it may have begun stopping while the price was awaited
-        raise InvalidRequest(RESTARTING)
-    now = bot.timebase.now()
-    deadline = (
-        bot.engine.policy.video_deadline
-        if spec.kind.value == "video"
-        else bot.engine.policy.image_deadline
+    if bot.registry.get(spec.provider) is None:
+        raise ProviderNotEnabled(provider=spec.provider)
+    planning = bot.jobs.plan(
+        spec,
+        request,
+        command=command,
+        named=named,
+        defaults=(policy.default_for(command), bot.models.operator_default(command)),
+        allowed=policy.allows,
     )
+    chosen, deferred = await _behind_deferral(interaction, planning, spec)
+    spec, request, cost = chosen.spec, chosen.request, chosen.cost
+    if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
+        raise Restarting()
+    now = bot.timebase.now()
     job = Job(
         id=new_job_id(),
         guild_id=interaction.guild_id or 0,
@@ -182,26 +181,27 @@ async def _reserve_and_reply(
         model=spec.id,
         request=request,
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
-        deadline_at=now + bot.engine.policy.queue_wait_max + deadline,
+        deadline_at=bot.jobs.deadline_at(spec.kind.value, now),
         updated_at=now,
         application_id=interaction.application_id,
         interaction_token=interaction.token,
         # the card's progress edits may start once it exists (the job starts after it)
         ack_expires_at=received + TOKEN_LIFETIME - TOKEN_MARGIN,
         upload_limit=getattr(interaction, "filesize_limit", None),
+        routes=chosen.routes,
     )
-    position = bot.engine.join_queue(job)
+    position = bot.jobs.join_queue(job)
     if deferred:
         # The member already waited behind "thinking…": reserve first, as a refusal then
         # simply replaces the deferral's message, then turn that message into the card.
         await _reserve(bot, interaction, job)
         if not await _show_card(interaction, job, position, deferred=True):
-            await bot.engine.jobs.update(job, ack_expires_at=None)  # stored: runs without it
+            await bot.jobs.acknowledgement_failed(job)  # stored: it runs without its card
     else:
         # The reply first: what remains (a transaction shared with the other commands of the
-        # moment) cannot delay it. A refusal then turns the card into "not started", and the
+        # moment) cannot delay it. A refusal then turns the card into "did not start", and the
         # member alone is told why (the error handler's ephemeral followup).
         shown = await _show_card(interaction, job, position, deferred=False)
         if not shown:
@@ -212,25 +212,26 @@ async def _reserve_and_reply(
             if shown:
                 await _edit_card(interaction, not_started_card(job, refusal))
             raise
-    bot.engine.enqueue(job)
+    bot.jobs.enqueue(job)
     return job
 
 
-async def _reserve(bot: BananaBot, interaction: discord.Interaction, job: Job) -> None:
+async def _reserve(bot: Services, interaction: discord.Interaction, job: Job) -> None:
     """Store the job and hold its credits, or raise (nothing charged, its queue place left)."""
     try:
         await bot.quota.reserve_job(job, member_role_ids(interaction))
     except BaseException:
-        await bot.engine.leave_queue(job)
+        await bot.jobs.leave_queue(job)
         raise
     log.info(
-        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d",
+        "job=%s reserved user=%s guild=%s provider=%s model=%s cost=%d routes=%s",
         job.id,
         job.user_id,
         job.guild_id,
         job.provider,
         job.model,
-        job.cost,
+        job.reserved,
+        ",".join(r.provider for r in job.routes) or "-",
     )
 
 

@@ -18,8 +18,8 @@ from datetime import timedelta
 
 import discord
 
-from db.jobs import Job
 from jobs.media import MediaFile
+from jobs.records import Job
 from presentation.discord_limits import (
     CONTENT_MAX,
     EMBED_FIELD_VALUE_MAX,
@@ -114,7 +114,7 @@ def _result_embed(result: Result) -> discord.Embed:
     job = result.job
     embed = discord.Embed(description=preview(job.request.prompt), colour=COLOUR_DONE)
     embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
-    cost = job.charged if job.charged is not None else job.cost
+    cost = job.charged if job.charged is not None else job.reserved
     embed.add_field(name="Cost", value=plural(cost, "credit"), inline=True)
     embed.add_field(name="Time", value=duration_text(result.elapsed), inline=True)
     embed.set_footer(text=f"job {job.id}")

@@ -24,8 +24,8 @@ follows:
   hourly/daily/total billing cap on the key, and retrying after Retry-After would not help.
 - GET /v1/credits is named (in the 402 text) but its body is not shown: the balance is read from
   data.credits, credits, balance or data.balance, else None.
-- Callbacks carry no signature, so anyone who learns the URL can post one. parse_callback only
-  reads the body; the engine should confirm with one status() call before settling.
+- Callbacks carry no signature, so anyone who learns the URL can post one: the engine reads a
+  callback only as a prompt to call status() (jobs/callbacks.py), never its body.
 - Result URLs are permanent (media_ttl None). The file type is only guessed from the URL suffix.
 """
 
@@ -63,7 +63,9 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
+from providers.http import Purpose, json_body, redact
+from providers.tunables import MESSAGE_LIMIT
+from providers.wire import STATUS_ERRORS, build_error, error_class, filter_words, first_number
 
 MODEL_ID = "nano-banana-2"
 CREATE_PATH = "/v1/images/generations"
@@ -80,7 +82,6 @@ FORMAT_ALIASES = {"jpeg": "jpg"}  # the bot's `format` option may say jpeg
 MAX_REFERENCES = 14
 MAX_PROMPT_CHARS = 20_000
 TYPICAL_SECONDS = 15.0  # a Gemini Flash image; the document's example finished in 2 s
-MESSAGE_LIMIT = 300  # characters of a provider message kept in an exception
 
 # Error codes from the document's table; code decides before the HTTP status does.
 _CODE_ERRORS: dict[str, type[ProviderError]] = {
@@ -95,15 +96,7 @@ _CODE_ERRORS: dict[str, type[ProviderError]] = {
     "internal_error": UpstreamError,
     "upstream_error": UpstreamError,
 }
-_STATUS_ERRORS: dict[int, type[ProviderError]] = {
-    400: BadRequest,
-    401: AuthError,
-    402: OutOfProviderCredits,
-    403: AuthError,
-    404: NotFound,
-    422: BadRequest,
-    429: RateLimited,
-}
+_STATUS_ERRORS: dict[int, type[ProviderError]] = {422: BadRequest}  # beyond HTTP's own
 _TYPE_ERRORS: dict[str, type[ProviderError]] = {
     "invalid_request_error": BadRequest,
     "authentication_error": AuthError,
@@ -114,11 +107,11 @@ _TYPE_ERRORS: dict[str, type[ProviderError]] = {
     "upstream_error": UpstreamError,
 }
 # Words by which a refusal says the prompt or image was judged unacceptable.
-_FILTER_WORDS = re.compile(
-    r"prohibit|sensitive|content[ _-]?(?:policy|filter)|filtered|nsfw|safety|moderat"
-    r"|inappropriate|violat",
-    re.IGNORECASE,
-)
+# The 503 section's "sensitive or prohibited content", and the words filters commonly use.
+_FILTER_WORDS = filter_words(
+    "prohibit", "sensitive", r"content[ _-]?(?:policy|filter)", "filtered", "moderat",
+    "inappropriate", "violat",
+)  # fmt: skip
 _CONTENT_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -137,13 +130,11 @@ def _error_class(status: int | None, code: str | None, kind: str | None) -> type
     """The document's code first, then the HTTP status, then the error type."""
     if code in _CODE_ERRORS:
         return _CODE_ERRORS[code]
-    if status in _STATUS_ERRORS:
-        return _STATUS_ERRORS[status]
-    if status is not None and status >= 500:
-        return UpstreamError
+    if status in STATUS_ERRORS or status in _STATUS_ERRORS or (status or 0) >= 500:
+        return error_class(status, _STATUS_ERRORS)
     if kind in _TYPE_ERRORS:
         return _TYPE_ERRORS[kind]
-    return BadRequest if status is not None and 400 <= status < 500 else UpstreamError
+    return error_class(status)
 
 
 def make_error(
@@ -161,10 +152,9 @@ def make_error(
     if cls in (BadRequest, UpstreamError) and _FILTER_WORDS.search(f"{code or ''} {message}"):
         cls = ContentFiltered
     text = _redact(message, secret) or "no message"
-    fields: dict[str, Any] = {"provider": AIVideoAPIProvider.id, "status": status, "code": code}
-    if cls is RateLimited:
-        return RateLimited(text, retry_after=parse_retry_after(headers or {}), **fields)
-    return cls(text, **fields)
+    return build_error(
+        cls, text, provider=AIVideoAPIProvider.id, status=status, code=code, headers=headers
+    )
 
 
 def error_from_response(response: httpx.Response, *, secret: str = "") -> ProviderError:
@@ -212,17 +202,6 @@ def _inner(body: dict[str, Any]) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else {}
 
 
-def _first_number(*values: Any) -> float | None:
-    for value in values:
-        if isinstance(value, bool):
-            continue
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
 def _content_type(url: str) -> str | None:
     """A hint from the URL's suffix; the document does not say what the files are served as."""
     return _CONTENT_TYPES.get(PurePosixPath(urlsplit(url).path).suffix.lower())
@@ -232,7 +211,6 @@ class AIVideoAPIProvider(Provider):
     """AI Video API: one image model, one image per task, results by polling or callback."""
 
     id = "aivideoapi"
-    display_name = "AI Video API"
     default_base_url = "https://api.aivideoapi.ai"
     limits = Limits()  # the document names no concurrency or request limit
 
@@ -240,12 +218,10 @@ class AIVideoAPIProvider(Provider):
         self, config: ProviderConfig, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         super().__init__(config)
-        self._http = ProviderHTTP(
-            self.id,
+        self._http = self._connect(
             config.base_url or self.default_base_url or "",
             {"Authorization": f"Bearer {config.api_key}"},
-            requests_per_minute=self.request_budget(),
-            transport=transport,
+            transport,
         )
         self._models = (
             ModelSpec(
@@ -292,26 +268,11 @@ class AIVideoAPIProvider(Provider):
             self._unwrap(await self._call("GET", path, purpose=Purpose.STATUS))
         )
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[str, TaskStatus]:
-        """Read a callback body ("The format matches the query task response").
-
-        Returns (task id, status). Raises ValueError when the body names no task. The body is
-        not signed: treat it as a prompt to call status(), not as proof.
-        """
-        task = self._unwrap(payload if isinstance(payload, dict) else {})
-        task_id = task.get("id") or task.get("taskId") or task.get("task_id")
-        if not task_id:
-            raise ValueError("callback body names no task id")
-        return str(task_id), self._task_status(task)
-
     async def balance(self) -> float | None:
         body = await self._call("GET", CREDITS_PATH, purpose=Purpose.LOOKUP)
         inner = _inner(body)
         candidates = (inner.get("credits"), body.get("credits"), body.get("balance"))
-        return _first_number(*candidates, inner.get("balance"))
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return first_number(*candidates, inner.get("balance"))
 
     # -- request and response shapes -------------------------------------------------------
 

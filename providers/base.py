@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from providers.errors import NotFound
+from providers.http import ProviderHTTP
 
 
 class Kind(StrEnum):
@@ -198,16 +199,35 @@ class Provider(ABC):
     retries, pacing of tasks and deadlines belong to the job engine."""
 
     id: ClassVar[str]
-    display_name: ClassVar[str]
     default_base_url: ClassVar[str | None] = None  # None: the document names no host
     limits: ClassVar[Limits] = Limits()
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+        self._http: ProviderHTTP | None = None  # the HTTP adapters' client (see _connect)
         if config.requests_per_minute:  # the account's own budget replaces the documented one
             self.limits = dataclasses.replace(
                 type(self).limits, requests_per_minute=config.requests_per_minute
             )
+
+    def _connect(
+        self, base_url: str, auth_headers: dict[str, str], transport: Any = None
+    ) -> ProviderHTTP:
+        """The adapter's one client to its API, with the document's auth header, paced to
+        the account's request budget; closed by aclose()."""
+        self._http = ProviderHTTP(
+            self.id,
+            base_url,
+            auth_headers,
+            requests_per_minute=self.request_budget(),
+            transport=transport,
+        )
+        return self._http
+
+    @property
+    def http(self) -> ProviderHTTP | None:
+        """The client an HTTP adapter talks through (the bot's metrics listen to it)."""
+        return self._http
 
     @abstractmethod
     def models(self) -> Sequence[ModelSpec]:
@@ -249,9 +269,9 @@ class Provider(ABC):
 
     def request_budget(self) -> int | None:
         """Requests a minute the account may make, submits, status reads and lookups
-        together: its configured budget, else the documented one; None where neither is
-        known."""
-        return self.config.requests_per_minute or self.limits.requests_per_minute
+        together: its configured budget (put into ``limits`` by __init__), else the documented
+        one; None where neither is known."""
+        return self.limits.requests_per_minute
 
     def open_media(self, url: str) -> AsyncIterator[bytes]:
         """Stream a result that is not at an http(s) URL (the sandbox's ``sandbox://`` files).
@@ -273,6 +293,8 @@ class Provider(ABC):
 
     async def aclose(self) -> None:
         """Release the adapter's HTTP client."""
+        if self._http is not None:
+            await self._http.aclose()
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((m for m in self.models() if m.id == model_id), None)

@@ -1,4 +1,5 @@
-"""One error hierarchy for every provider, so the engine and the cogs never see a wire format.
+"""The providers' branch of the one error family (errors.BotError), so the engine and the cogs
+never see a wire format.
 
 Each adapter maps its own error envelope onto these classes. ``retryable`` tells the engine
 whether repeating the *same* request is safe and useful; the engine still decides whether a
@@ -7,10 +8,14 @@ retry could create a second paid task (it never repeats a submit whose outcome i
 
 from __future__ import annotations
 
+from errors import Audience, BotError
 
-class ProviderError(Exception):
-    """A provider refused or failed a request."""
 
+class ProviderError(BotError):
+    """A provider refused or failed a request. The member is told in plain words
+    (jobs/failures.py), the operator gets the provider's own words in the log."""
+
+    audience = Audience.MEMBER
     retryable: bool = False
 
     def __init__(
@@ -41,13 +46,19 @@ class BadRequest(ProviderError):
 class AuthError(ProviderError):
     """The API key is missing, invalid, disabled, or not allowed (HTTP 401/403)."""
 
+    audience = Audience.MODERATOR  # the member is asked to tell a server admin
+
 
 class OutOfProviderCredits(ProviderError):
     """The bot's account at the provider cannot pay for this (HTTP 402, spend limits)."""
 
+    audience = Audience.MODERATOR  # a server admin tops the account up
+
 
 class ContentFiltered(ProviderError):
     """The prompt or image was rejected by the provider's safety filter (HTTP 451, ...)."""
+
+    refusal = True  # nothing broke: the member rewords the prompt
 
 
 class NotFound(ProviderError):
@@ -80,3 +91,54 @@ class OutcomeUnknown(UpstreamError):
     dropped connection). Repeating a submit after this could create a second paid task."""
 
     retryable = False
+
+
+# Refusals a member can meet before a job starts. They are defined here, the lowest layer that
+# raises one (the registry refuses a model that is not enabled or allowed), so that providers/
+# need not import jobs/; jobs/errors.py adds the ones the other layers raise.
+
+
+class UserFacingError(BotError):
+    """A member's refusal (the errors family's MEMBER audience). It carries the facts, never
+    the words: presentation/sentences/ writes the sentence the member reads.
+
+    Each refusal is its own class and names its facts as annotations; they are given as
+    keywords and become attributes (``PromptTooLong(model=..., length=..., limit=...)``). A
+    fact without a class default must be given and an unknown one is refused, so a raise site
+    cannot drift from what its sentence reads. ``str()`` is the class and its facts, for logs.
+    """
+
+    audience = Audience.MEMBER
+    refusal = True
+
+    def __init__(self, **facts: object) -> None:
+        expected = _fact_names(type(self))
+        unknown = set(facts) - expected
+        missing = {name for name in expected - set(facts) if not hasattr(type(self), name)}
+        if unknown or missing:
+            raise TypeError(
+                f"{type(self).__name__}: unknown facts {sorted(unknown)}, "
+                f"missing facts {sorted(missing)}"
+            )
+        shown = ", ".join(f"{name}={value!r}" for name, value in facts.items())
+        super().__init__(f"{type(self).__name__}({shown})")
+        self.__dict__.update(facts)
+
+    @property
+    def facts(self) -> dict[str, object]:
+        """Every fact, given or defaulted (what the sentence may read)."""
+        return {name: getattr(self, name) for name in _fact_names(type(self))}
+
+
+def _fact_names(cls: type) -> set[str]:
+    return {
+        name
+        for klass in cls.__mro__
+        if isinstance(klass, type) and issubclass(klass, UserFacingError)
+        for name, hint in vars(klass).get("__annotations__", {}).items()
+        if not str(hint).startswith(("ClassVar", "typing.ClassVar"))
+    }
+
+
+class InvalidRequest(UserFacingError):
+    """An option, attachment or value the request may not have."""

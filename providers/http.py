@@ -20,16 +20,18 @@ from typing import Any
 import httpx
 
 from providers.errors import OutcomeUnknown, RequestNotSent
+from providers.tunables import (  # imported by name, so tests can patch them here
+    CONNECT_TIMEOUT,
+    LOOKUP_DEADLINE,
+    LOOKUP_SHARE,
+    LOOKUP_WAIT,
+    MAX_RETRY_AFTER,
+    POOL_TIMEOUT,
+    READ_TIMEOUT,
+    STATUS_DEADLINE,
+    WRITE_TIMEOUT,
+)
 
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 60.0
-WRITE_TIMEOUT = 30.0
-POOL_TIMEOUT = 30.0
-MAX_RETRY_AFTER = 15 * 60.0  # never trust a Retry-After longer than this
-STATUS_DEADLINE = 15.0  # a status read needs no more; a hung one is abandoned and read again
-LOOKUP_DEADLINE = 10.0  # prices, balances and model lists are answered from caches meanwhile
-LOOKUP_SHARE = 0.5  # lookups may fill at most this share of an account's request window
-LOOKUP_WAIT = 0.05  # how often a lookup held back by job requests looks again
 USER_AGENT = "bananabot/0.1 (+discord bot)"
 
 
@@ -137,6 +139,19 @@ class RequestPacer:
 RequestObserver = Callable[[str, str, str, int | str, float], None]
 """Told of every request once it ends: (provider id, method, path, HTTP status or the
 network error's name, seconds). The bot's metrics listen here; providers know nothing more."""
+
+
+def fan_out(*observers: RequestObserver) -> RequestObserver:
+    """One observer that tells each of ``observers`` (the metrics and the health record)."""
+
+    def observe(provider: str, method: str, path: str, outcome: int | str, seconds: float) -> None:
+        for observer in observers:
+            try:
+                observer(provider, method, path, outcome, seconds)
+            except Exception:  # one listener failing must not deprive the others
+                pass
+
+    return observe
 
 
 class ProviderHTTP:

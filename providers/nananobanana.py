@@ -24,7 +24,6 @@ Where the document is silent, and what this adapter does about it:
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -44,18 +43,9 @@ from providers.base import (
     TaskStatus,
     normalise_state,
 )
-from providers.errors import (
-    AuthError,
-    BadRequest,
-    ContentFiltered,
-    NotFound,
-    OutcomeUnknown,
-    OutOfProviderCredits,
-    ProviderError,
-    RateLimited,
-    UpstreamError,
-)
-from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
+from providers.errors import BadRequest, ContentFiltered, OutcomeUnknown, UpstreamError
+from providers.http import Purpose, json_body, redact
+from providers.wire import build_error, error_class, filter_words, number
 
 GENERATE_PATH = "/api/v1/generate"
 MODELS_PATH = "/api/v1/models"
@@ -94,21 +84,20 @@ _RECORD_ID_PATHS: tuple[tuple[str, ...], ...] = (
     ("taskId",),
 )
 
-# Error table of the document (section 6); the body's own text is preferred when present.
-_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
-    400: (BadRequest, "invalid request parameters"),
-    401: (AuthError, "invalid or missing API key"),
-    402: (OutOfProviderCredits, "insufficient credits"),
-    403: (AuthError, "API access is not enabled for the account"),
-    404: (NotFound, "not found"),
-    429: (RateLimited, "account concurrency limit exceeded"),
-    500: (UpstreamError, "internal server error"),
-    503: (UpstreamError, "server busy"),
+# The words of the document's error table (section 6), for answers without text of their own;
+# its classes are HTTP's own meaning of each status (providers.wire.error_class).
+_ERROR_TEXTS: dict[int, str] = {
+    400: "invalid request parameters",
+    401: "invalid or missing API key",
+    402: "insufficient credits",
+    403: "API access is not enabled for the account",
+    404: "not found",
+    429: "account concurrency limit exceeded",
+    500: "internal server error",
+    503: "server busy",
 }
 
-_SAFETY_WORDS = re.compile(
-    r"safety|content polic|blocked|nsfw|inappropriate|prohibited|violat", re.IGNORECASE
-)
+_SAFETY_WORDS = filter_words("content polic", "blocked", "inappropriate", "prohibited", "violat")
 
 
 def _quantity(count: int) -> int:
@@ -147,15 +136,6 @@ def _record_of(body: dict[str, Any]) -> dict[str, Any]:
     return record if isinstance(record, dict) else data
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
 def _parse_record(record: dict[str, Any]) -> TaskStatus:
     """A record (``processingStatus``, ``outputImageUrls``, ``errorMessage``, ``creditsUsed``)
     as a TaskStatus. ``imageUrls`` is accepted too: the document uses both names."""
@@ -174,7 +154,7 @@ def _parse_record(record: dict[str, Any]) -> TaskStatus:
         media=media,
         error=error,
         error_type=error_type,
-        cost=_number(record.get("creditsUsed")),
+        cost=number(record.get("creditsUsed")),
     )
 
 
@@ -203,7 +183,7 @@ def _catalogue(entries: Iterable[Any]) -> tuple[tuple[ModelSpec, ...], dict[str,
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
-        cost = _number(entry.get("creditsCost"))
+        cost = number(entry.get("creditsCost"))
         if cost is None or cost < 0 or entry["name"] in costs:
             continue
         specs.append(_spec(entry))
@@ -213,7 +193,6 @@ def _catalogue(entries: Iterable[Any]) -> tuple[tuple[ModelSpec, ...], dict[str,
 
 class NanaNoBananaProvider(Provider):
     id = "nananobanana"
-    display_name = "NanaNoBanana"
     default_base_url = "https://www.nananobanana.com"
     limits = Limits(max_concurrency=1)  # "each account allows only 1 concurrent request"
 
@@ -221,12 +200,10 @@ class NanaNoBananaProvider(Provider):
         self, config: ProviderConfig, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         super().__init__(config)
-        self._http = ProviderHTTP(
-            self.id,
+        self._http = self._connect(
             config.base_url or self.default_base_url or "",
             {"Authorization": f"Bearer {config.api_key}"},
-            requests_per_minute=self.request_budget(),
-            transport=transport,
+            transport,
         )
         self._models, self._costs = _catalogue(DOCUMENTED_MODELS)
 
@@ -305,13 +282,10 @@ class NanaNoBananaProvider(Provider):
     async def balance(self) -> float | None:
         response = await self._http.request("GET", CREDITS_PATH, purpose=Purpose.LOOKUP)
         self._raise_for(response)
-        credits = _number(_dig(json_body(response), ("data", "credits")))
+        credits = number(_dig(json_body(response), ("data", "credits")))
         if credits is None:
             raise UpstreamError("the credits answer carried no balance", provider=self.id)
         return credits
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- errors -----------------------------------------------------------------------------
 
@@ -331,18 +305,18 @@ class NanaNoBananaProvider(Provider):
         detail = error if isinstance(error, dict) else body
         text = error if isinstance(error, str) else detail.get("message") or detail.get("error")
         kind = detail.get("type") or detail.get("code")
-        cls, default_text = _ERRORS.get(code, (UpstreamError if code >= 500 else BadRequest, ""))
-        message = str(text) if text else default_text or response.reason_phrase or "error"
+        cls = error_class(code)
+        message = str(text) if text else _ERROR_TEXTS.get(code) or response.reason_phrase or "error"
         if code == 429 and body.get("limit") is not None:
             message += f" (limit {body.get('limit')}, active {body.get('active')})"
         message = redact(message, self.config.api_key)
-        kwargs: dict[str, Any] = {
-            "provider": self.id,
-            "status": code,
-            "code": str(kind) if kind else None,
-        }
-        if cls is RateLimited:
-            raise RateLimited(message, retry_after=parse_retry_after(response.headers), **kwargs)
         if submitting and code >= 500 and code != 503:
             cls = OutcomeUnknown
-        raise cls(message, **kwargs)
+        raise build_error(
+            cls,
+            message,
+            provider=self.id,
+            status=code,
+            code=str(kind) if kind else None,
+            headers=response.headers,
+        )

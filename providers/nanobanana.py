@@ -62,7 +62,8 @@ from providers.errors import (
     RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
+from providers.http import Purpose, json_body, redact
+from providers.wire import build_error, error_class, filter_words, number
 
 IMAGE_GENERATE_PATH = "/api/v1/images/generate"
 IMAGE_STATUS_PATH = "/api/v1/images/status"
@@ -141,20 +142,12 @@ _CODE_ERRORS: dict[str, type[ProviderError]] = {
     "CONTENT_FILTERED": ContentFiltered,
     "INTERNAL_ERROR": UpstreamError,
 }
-_STATUS_ERRORS: dict[int, type[ProviderError]] = {
-    400: BadRequest,
-    401: AuthError,
-    402: OutOfProviderCredits,
-    403: AuthError,
-    404: NotFound,
-    429: RateLimited,
-    451: ContentFiltered,
-}
+_STATUS_ERRORS: dict[int, type[ProviderError]] = {451: ContentFiltered}  # beyond HTTP's own
 _RESULT_FIELDS = {
     Kind.IMAGE: ("image_url", "image_urls", "images"),
     Kind.VIDEO: ("video_url", "video_urls", "videos"),
 }
-_FILTER_WORDS = ("content_filtered", "safety", "content filter", "nsfw", "moderation")
+_FILTER_WORDS = filter_words("content_filtered", "content filter", "moderation")
 
 
 def _build_models() -> tuple[ModelSpec, ...]:
@@ -206,13 +199,10 @@ def error_from(
     code = str(error.get("code") or "") or None
     message = str(error.get("message") or body.get("message") or f"HTTP {status}")
     message = redact(message, secret)
-    cls = _CODE_ERRORS.get(code or "") or _STATUS_ERRORS.get(status)
-    if cls is None:
-        cls = BadRequest if 400 <= status < 500 else UpstreamError
-    where = {"provider": _PROVIDER, "status": status, "code": code}
-    if cls is RateLimited:
-        return RateLimited(message, retry_after=parse_retry_after(response.headers), **where)
-    return cls(message, **where)
+    cls = _CODE_ERRORS.get(code or "") or error_class(status, _STATUS_ERRORS)
+    return build_error(
+        cls, message, provider=_PROVIDER, status=status, code=code, headers=response.headers
+    )
 
 
 def image_price(request: GenerationRequest) -> int:
@@ -254,15 +244,6 @@ def _progress(value: Any) -> int | None:
         return None
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _failure(data: dict[str, Any]) -> tuple[str, type[Exception] | None]:
     """A failed task's reason, and ContentFiltered when it reads like a safety refusal."""
     error = data.get("error")
@@ -271,15 +252,13 @@ def _failure(data: dict[str, Any]) -> tuple[str, type[Exception] | None]:
     for fallback in ("error_message", "message", "fail_reason"):
         message = message or data.get(fallback)
     message = str(message or "the provider reported the task as failed")
-    said = f"{code} {message}".lower()
-    return message, ContentFiltered if any(w in said for w in _FILTER_WORDS) else None
+    return message, ContentFiltered if _FILTER_WORDS.search(f"{code} {message}") else None
 
 
 class NanoBananaProvider(Provider):
     """Adapter for document 001. One request per call; retries and deadlines are the engine's."""
 
     id = "nanobanana"
-    display_name = "Nano Banana"
     default_base_url = None
     limits = Limits(requests_per_minute=60)  # "60 requests per minute per API key"
 
@@ -289,12 +268,8 @@ class NanoBananaProvider(Provider):
         super().__init__(config)
         if not config.base_url:
             raise ValueError("NANOBANANA_BASE_URL is required: the document names no host")
-        self._http = ProviderHTTP(
-            self.id,
-            config.base_url,
-            {"Authorization": f"Bearer {config.api_key}"},
-            requests_per_minute=self.request_budget(),
-            transport=transport,
+        self._http = self._connect(
+            config.base_url, {"Authorization": f"Bearer {config.api_key}"}, transport
         )
         self._models: tuple[ModelSpec, ...] = MODELS
 
@@ -322,7 +297,7 @@ class NanoBananaProvider(Provider):
         preview = {"type": "video", "model": spec.id} | {k: body[k] for k in fields if k in body}
         try:
             data = await self._call("POST", COST_PATH, json=preview, purpose=Purpose.LOOKUP)
-            cost = _number(data.get("credits_needed", data.get("credits", data.get("cost"))))
+            cost = number(data.get("credits_needed", data.get("credits", data.get("cost"))))
             if cost is None:
                 raise UpstreamError("calculate-cost gave no credits_needed", provider=self.id)
             return cost
@@ -358,14 +333,14 @@ class NanoBananaProvider(Provider):
         task_id = data.get("task_id") or data.get("id")
         if not task_id:
             raise OutcomeUnknown("the API accepted the task but sent no task_id", provider=self.id)
-        return Submission(task_id=str(task_id), cost=_number(data.get("credits_used")))
+        return Submission(task_id=str(task_id), cost=number(data.get("credits_used")))
 
     async def status(self, task_id: str, request: GenerationRequest) -> TaskStatus:
         path = IMAGE_STATUS_PATH if request.kind is Kind.IMAGE else VIDEO_STATUS_PATH
         data = await self._call("GET", path, params={"task_id": task_id}, purpose=Purpose.STATUS)
         state = normalise_state(data.get("status"))
         progress = _progress(data.get("progress"))
-        cost = _number(data.get("credits_used"))
+        cost = number(data.get("credits_used"))
         if state is TaskState.FAILED:
             message, error_type = _failure(data)
             return TaskStatus(state, progress, error=message, error_type=error_type, cost=cost)
@@ -390,13 +365,10 @@ class NanoBananaProvider(Provider):
 
     async def balance(self) -> float | None:
         data = await self._call("GET", CREDITS_PATH, purpose=Purpose.LOOKUP)
-        credits = _number(data.get("credits"))
+        credits = number(data.get("credits"))
         if credits is None:
             raise UpstreamError("account/credits gave no credits", provider=self.id)
         return credits
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- wire format -------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ Two documents describe one service. 000 gives text-to-video, an image-to-video b
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urljoin
@@ -29,17 +28,15 @@ from providers.base import (
     normalise_state,
 )
 from providers.errors import (
-    AuthError,
     BadRequest,
     ContentFiltered,
     NotFound,
     OutcomeUnknown,
-    OutOfProviderCredits,
     ProviderError,
-    RateLimited,
     UpstreamError,
 )
-from providers.http import ProviderHTTP, Purpose, json_body, parse_retry_after, redact
+from providers.http import Purpose, json_body, redact
+from providers.wire import build_error, error_class, filter_words, number
 
 TEXT_TO_VIDEO = "/api/v1/text-to-video.php"
 IMAGE_TO_VIDEO = "/api/v1/image-to-video.php"
@@ -57,9 +54,8 @@ MOTIONS = ("low", "medium", "high")
 DURATIONS = tuple(range(3, 13))  # 3-12 s, both documents
 MAX_PROMPT = 500  # 000's text-to-video limit; 002 names none, we keep the same ceiling
 
-_CONTENT_FILTER = re.compile(
-    r"content.?polic|safety|nsfw|inappropriate|moderation|prohibited|violat",
-    re.IGNORECASE,
+_CONTENT_FILTER = filter_words(
+    r"content.?polic", "inappropriate", "moderation", "prohibited", "violat"
 )
 
 
@@ -167,7 +163,6 @@ class NanoBananaVideoProvider(Provider):
     """
 
     id = "nanobananavideo"
-    display_name = "Nano Banana Video"
     default_base_url = "https://nanobananavideo.com"
     limits = Limits(window_generations=10, window_seconds=1800)
 
@@ -177,13 +172,7 @@ class NanoBananaVideoProvider(Provider):
         super().__init__(config)
         self.base_url = (config.base_url or self.default_base_url or "").rstrip("/")
         self.window: dict[str, int] | None = None
-        self._http = ProviderHTTP(
-            self.id,
-            self.base_url,
-            {"X-API-Key": config.api_key},
-            requests_per_minute=self.request_budget(),
-            transport=transport,
-        )
+        self._http = self._connect(self.base_url, {"X-API-Key": config.api_key}, transport)
 
     def models(self) -> Sequence[ModelSpec]:
         return MODELS
@@ -230,9 +219,6 @@ class NanoBananaVideoProvider(Provider):
         except (NotFound, BadRequest):
             pass  # the key got past authentication; only the made-up id was refused
         return "the key was accepted (this API shows no balance)"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- request building -------------------------------------------------------------
 
@@ -285,25 +271,15 @@ class NanoBananaVideoProvider(Provider):
 
     def _error(self, status: int, data: dict[str, Any], headers: httpx.Headers) -> ProviderError:
         """The one place the envelope ``{"success": false, "error": "..."}`` becomes a typed
-        error. 000's status-code table is empty, so codes keep their standard meaning."""
+        error. 000's status-code table is empty, so codes keep their standard meaning (a 429
+        without Retry-After waits on ``self.window`` and the engine's backoff); a failure
+        inside a 2xx is a BadRequest, and a refusal worded like a filter's is ContentFiltered."""
         text = self._scrub(_text(data.get("error")) or _text(data.get("message")))
         message = text or f"request failed with HTTP {status}"
-        kw: dict[str, Any] = {"provider": self.id, "status": status}
-        if status == 429:
-            # No Retry-After: leave None; a full window in the body tells the engine to wait
-            # via ``self.window`` and its own backoff.
-            return RateLimited(message, retry_after=parse_retry_after(headers), **kw)
-        if status in (401, 403):
-            return AuthError(message, **kw)
-        if status == 402:
-            return OutOfProviderCredits(message, **kw)
-        if status == 404:
-            return NotFound(message, **kw)
-        if status == 451 or (status in (200, 400, 422) and _CONTENT_FILTER.search(text)):
-            return ContentFiltered(message, **kw)
-        if status >= 500:
-            return UpstreamError(message, **kw)
-        return BadRequest(message, **kw)
+        cls = BadRequest if status < 400 else error_class(status, {451: ContentFiltered})
+        if status in (200, 400, 422) and _CONTENT_FILTER.search(text):
+            cls = ContentFiltered
+        return build_error(cls, message, provider=self.id, status=status, headers=headers)
 
     def _note_window(self, data: dict[str, Any], headers: httpx.Headers) -> None:
         limit = data.get("rate_limit")
@@ -372,16 +348,8 @@ def _pick(data: dict[str, Any], *keys: str) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            return float(value.strip().rstrip("%"))
-        except ValueError:
-            return None
-    return None
+    """A number, where this API may write a percentage as "45%"."""
+    return number(value.strip().rstrip("%") if isinstance(value, str) else value)
 
 
 def _text(value: Any) -> str:

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from jobs.errors import InvalidRequest
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import Kind, ModelSpec, Provider
-from providers.http import ProviderHTTP, RequestObserver
+from providers.errors import InvalidRequest
+from providers.http import RequestObserver
 from providers.nananobanana import NanaNoBananaProvider
 from providers.nanobanana import NanoBananaProvider
 from providers.nanobananavideo import NanoBananaVideoProvider
@@ -29,11 +29,45 @@ ADAPTERS: dict[str, type[Provider]] = {
 
 
 class UnknownModel(InvalidRequest, LookupError):
-    """The model named is not offered by any enabled provider. The message says what is."""
+    """No model the command can use by that name (or none at all); the subclasses say why."""
+
+
+class NoModelEnabled(UnknownModel):
+    """No enabled provider offers a model of this kind."""
+
+    kind: str
+
+
+class ModelNotEnabled(UnknownModel):
+    """The model named is not offered by any enabled provider; ``available`` are."""
+
+    name: str
+    kind: str
+    available: tuple[str, ...]  # the ids the server allows
+
+
+class ModelUnusableHere(UnknownModel):
+    """The model exists but cannot do this command's job."""
+
+    name: str
+    needs_image: bool = False  # it needs an input image the command does not take
 
 
 class ModelNotAllowed(UnknownModel):
-    """The server does not allow the model (``/settings model``). The message says which are."""
+    """The server does not allow the model (``/settings model``)."""
+
+
+class NoModelAllowed(ModelNotAllowed):
+    """The server allows none of the models that could do this."""
+
+    kind: str
+
+
+class ModelRefusedHere(ModelNotAllowed):
+    """The model named is one the server does not allow; ``allowed`` are, when known."""
+
+    name: str
+    allowed: tuple[str, ...] | None = None
 
 
 class ProviderRegistry:
@@ -57,9 +91,6 @@ class ProviderRegistry:
         if settings.sandbox:
             built.append(SandboxProvider(clock=clock))
         return cls(built)
-
-    def __bool__(self) -> bool:
-        return bool(self.providers)
 
     def get(self, provider_id: str) -> Provider | None:
         return self.providers.get(provider_id)
@@ -89,7 +120,7 @@ class ProviderRegistry:
         accepts: Callable[[ModelSpec], bool] | None = None,
         allowed: Callable[[ModelSpec], bool] | None = None,
     ) -> ModelSpec:
-        """The model a command should use. Raises UnknownModel with a helpful message.
+        """The model a command should use. Raises UnknownModel saying why there is none.
 
         ``allowed`` is the server's say (``/settings model``): a model it refuses is never
         picked, and one named is refused with ModelNotAllowed. A model the member names is
@@ -102,18 +133,12 @@ class ProviderRegistry:
         """
         candidates = self.models(kind, image_input=image_input)
         if not candidates:
-            raise UnknownModel(
-                f"No {kind.value} model is enabled on this bot. A server admin needs to set a "
-                "provider's API key."
-            )
+            raise NoModelEnabled(kind=kind.value)
         permitted = [spec for spec in candidates if allowed is None or allowed(spec)]
         if name and name.strip():
             return self._named(name.strip(), kind, candidates, image_input, allowed)
         if not permitted:
-            raise ModelNotAllowed(
-                f"No {kind.value} model that can do this is allowed in this server. A "
-                "moderator can allow one with /settings model."
-            )
+            raise NoModelAllowed(kind=kind.value)
         for preferred in (server_default, default):
             if not (preferred and preferred.strip()):
                 continue
@@ -143,30 +168,22 @@ class ProviderRegistry:
         ]
         permitted = [m for m in candidates if allowed is None or allowed(m)]
         if not matches:
-            shown = ", ".join(sorted({m.id for m in permitted})) or "none"
-            raise UnknownModel(
-                f"`{wanted}` is not an enabled {kind.value} model. Available: {shown}."
-            )
+            available = tuple(sorted({m.id for m in permitted}))
+            raise ModelNotEnabled(name=wanted, kind=kind.value, available=available)
         usable = [m for m in matches if m in candidates]
         if not usable:
-            raise UnknownModel(
-                f"`{wanted}` cannot be used this way"
-                + (" (it needs an input image)." if image_input is False else ".")
-            )
+            raise ModelUnusableHere(name=wanted, needs_image=image_input is False)
         usable_here = [m for m in usable if allowed is None or allowed(m)]
         if not usable_here:
-            shown = ", ".join(sorted({m.id for m in permitted})) or "none"
-            raise ModelNotAllowed(
-                f"`{wanted}` is not allowed in this server. Allowed here: {shown}."
-            )
+            allowed_here = tuple(sorted({m.id for m in permitted}))
+            raise ModelRefusedHere(name=wanted, allowed=allowed_here)
         return usable_here[0]
 
     def observe_requests(self, observer: RequestObserver | None) -> None:
         """Tell ``observer`` of every HTTP request an adapter makes (the bot's metrics)."""
         for provider in self.providers.values():
-            http = getattr(provider, "_http", None)
-            if isinstance(http, ProviderHTTP):
-                http.observer = observer
+            if provider.http is not None:
+                provider.http.observer = observer
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

@@ -1,7 +1,7 @@
 """A server's credit ledger as rows for people: one per ledger entry, with the member's
-balance after it, and as CSV. Used by ``bananabot export-usage`` and meant for a
-``/quota export`` command too (the SQL is db.ledger.guild_entries; this module decides the
-amounts, as quota.service does).
+balance after it, and as CSV. The one export behind both ``bananabot export-usage`` and
+``/quota export`` (the SQL is db.ledger.guild_entries; this module decides the amounts, as
+quota.service does).
 
 "Balance after" is what /credits would have shown the member right after the entry: their
 allowance for the period, minus this period's use and reservations, plus bonus credits. The
@@ -16,6 +16,7 @@ Rows that record a role's or the server's allowance have no balance.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -65,7 +66,7 @@ class UsageRow:
             self.actor,
             self.reason,
         )
-        return ["" if value is None else str(value) for value in values]
+        return [_cell(value) for value in values]
 
 
 def day_bounds(since: date | None, until: date | None) -> tuple[float | None, float | None]:
@@ -130,8 +131,32 @@ async def usage_rows(
     role_allowances: Mapping[int, int] | None = None,
 ) -> AsyncIterator[UsageRow]:
     """The server's ledger entries from ``since`` through ``until`` (UTC days, both
-    included), oldest first. Entries before ``since`` are read too: balances need them."""
+    included), oldest first."""
     start, end = day_bounds(since, until)
+    async for row in rows_between(
+        db,
+        guild_id,
+        start,
+        end,
+        period=period,
+        default_credits=default_credits,
+        role_allowances=role_allowances,
+    ):
+        yield row
+
+
+async def rows_between(
+    db: Database,
+    guild_id: int,
+    start: float | None,
+    end: float | None,
+    *,
+    period: str,
+    default_credits: int,
+    role_allowances: Mapping[int, int] | None = None,
+) -> AsyncIterator[UsageRow]:
+    """The server's ledger entries written in [start, end) (timestamps; None: unbounded),
+    oldest first. Entries before ``start`` are read too: balances need them."""
     balances = _Balances(period, default_credits, role_allowances or {})
     async for entry in ledger.guild_entries(db, guild_id, before=end):
         balance = balances.apply(entry)
@@ -151,12 +176,42 @@ async def usage_rows(
         )
 
 
-async def write_csv(rows: AsyncIterator[UsageRow], out: TextIO) -> int:
-    """Write a header and ``rows`` as CSV (RFC 4180 quoting) to ``out``; the number of rows."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    count = 0
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell. Text a spreadsheet would run as a formula gets a leading ' (a reason
+    typed by a moderator, say), so opening the export runs nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    return str(value)
+
+
+def csv_line(row: UsageRow | None) -> str:
+    """One CSV line, CRLF-terminated as RFC 4180 has it; None gives the header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS if row is None else row.as_csv())
+    return buffer.getvalue()
+
+
+async def write_csv(
+    rows: AsyncIterator[UsageRow], out: TextIO, *, max_bytes: int | None = None
+) -> tuple[int, UsageRow | None]:
+    """Write a header and ``rows`` as CSV to ``out``, stopping before the UTF-8 text would
+    pass ``max_bytes`` (an upload limit). Returns (rows written, the first row left out, or
+    None when all fit)."""
+    header = csv_line(None)
+    out.write(header)
+    size, written = len(header.encode()), 0
     async for row in rows:
-        writer.writerow(row.as_csv())
-        count += 1
-    return count
+        line = csv_line(row)
+        length = len(line.encode())
+        if max_bytes is not None and size + length > max_bytes:
+            return written, row
+        out.write(line)
+        size += length
+        written += 1
+    return written, None

@@ -6,8 +6,9 @@ command and every autocomplete keystroke asks for it) and change them through
 ``ServerSettings``, which never lets a cached policy outlive a change made by this process.
 Another process sharing the database sees a change within ``CACHE_SECONDS``.
 
-Refusals are sentences for the member (UserFacingError): a refused prompt never echoes the
-server's list of phrases, so the list cannot be read out by trying prompts.
+Refusals carry their facts (UserFacingError; presentation/sentences/ words them): a refused
+prompt never echoes the server's list of phrases, so the list cannot be read out by trying
+prompts.
 """
 
 from __future__ import annotations
@@ -36,21 +37,38 @@ PHRASES_MAX = 200  # blocked phrases per server
 COST_PREVIEW_MAX = 1_000_000
 COMMAND_KINDS = ("image", "video", "animate")
 
-BLOCKED_PROMPT = (
-    "This prompt contains a word or phrase that this server does not allow, so nothing was "
-    "made and nothing was charged. Please rephrase it."
-)
-
 
 class ChannelNotAllowed(NotAllowed):
-    """Generation is not allowed in this channel; the message names where it is."""
+    """Generation is not allowed in this channel; ``channels`` are where it is."""
+
+    channels: frozenset[int]
 
 
 class PromptBlocked(InvalidRequest):
     """The prompt contains one of the server's blocked phrases (never named)."""
 
-    def __init__(self) -> None:
-        super().__init__(BLOCKED_PROMPT)
+
+class NotAModel(InvalidRequest):
+    """/settings model named a model no enabled provider offers."""
+
+    name: str
+    known: tuple[str, ...]  # the enabled models' ids
+
+
+class PhraseEmpty(InvalidRequest):
+    """A phrase to block that is only whitespace."""
+
+
+class PhraseTooLong(InvalidRequest):
+    limit: int  # characters
+
+
+class TooManyPhrases(InvalidRequest):
+    limit: int  # phrases per server
+
+
+class CostPreviewOutOfRange(InvalidRequest):
+    limit: int  # the highest threshold
 
 
 def normalise_phrase(phrase: str) -> str:
@@ -120,14 +138,7 @@ class GuildPolicy:
     def check_channel(self, channel_id: int | None, parent_id: int | None = None) -> None:
         if self.channel_allowed(channel_id, parent_id):
             return
-        places = ", ".join(f"<#{c}>" for c in sorted(self.channels)[:20])
-        more = len(self.channels) - 20
-        if more > 0:
-            places += f" and {more} more"
-        raise ChannelNotAllowed(
-            f"Images and videos can't be made in this channel. In this server, use {places}. "
-            "Nothing was charged."
-        )
+        raise ChannelNotAllowed(channels=self.channels)
 
     # --- prompts --------------------------------------------------------------------------
 
@@ -233,7 +244,7 @@ class ServerSettings:
     ) -> ModelChange:
         """Allow or refuse a model in this server. ``name`` is a model id (every provider's:
         it replaces any provider:model rule for that id) or provider:model (that provider's
-        only). Raises InvalidRequest when ``name`` matches none of ``known``."""
+        only). Raises NotAModel when ``name`` matches none of ``known``."""
         key = name.strip().lower()
         provider_id, _, model_id = key.rpartition(":")
         matches = tuple(
@@ -242,8 +253,7 @@ class ServerSettings:
             if spec.id.lower() == model_id and (not provider_id or spec.provider == provider_id)
         )
         if not matches:
-            shown = ", ".join(sorted({spec.id for spec in known})) or "none"
-            raise InvalidRequest(f"`{name.strip()}` is not an enabled model. Models: {shown}.")
+            raise NotAModel(name=name.strip(), known=tuple(sorted({spec.id for spec in known})))
         now = self.clock()
         if not provider_id:
             await stored.replace_model_rules(
@@ -268,17 +278,14 @@ class ServerSettings:
         """Block ``phrase`` in prompts; (the phrase as stored, whether it was new)."""
         normal = normalise_phrase(phrase)
         if not normal:
-            raise InvalidRequest("The phrase must contain something besides spaces.")
+            raise PhraseEmpty()
         if len(normal) > PHRASE_MAX:
-            raise InvalidRequest(f"A blocked phrase can be at most {PHRASE_MAX} characters.")
+            raise PhraseTooLong(limit=PHRASE_MAX)
         policy = await self.policy(guild_id)
         if normal in policy.phrases:
             return normal, False
         if len(policy.phrases) >= PHRASES_MAX:
-            raise InvalidRequest(
-                f"This server already blocks {PHRASES_MAX} phrases, the most it can. Remove "
-                "one first."
-            )
+            raise TooManyPhrases(limit=PHRASES_MAX)
         added = await stored.add_phrase(self.db, guild_id, normal, actor_id, self.clock())
         self._changed(guild_id)
         return normal, added
@@ -292,7 +299,7 @@ class ServerSettings:
     async def set_cost_preview(self, guild_id: int, credits: int) -> int:
         """Store the cost-preview threshold (0 = off); returns the one it replaced."""
         if not 0 <= credits <= COST_PREVIEW_MAX:
-            raise InvalidRequest(f"The amount must be between 0 (off) and {COST_PREVIEW_MAX}.")
+            raise CostPreviewOutOfRange(limit=COST_PREVIEW_MAX)
         before = (await self.policy(guild_id)).cost_preview
         await stored.set_cost_preview(self.db, guild_id, credits, self.clock())
         self._changed(guild_id)

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobStore
 from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
+from jobs.records import Job
+from jobs.store import JobStore
 from quota.periods import PERIODS, period_end, period_key
 
 log = logging.getLogger(__name__)
@@ -110,17 +111,9 @@ class QuotaService:
     def _period_at(self, now: float) -> str:
         return period_key(self.period, datetime.fromtimestamp(now, UTC))
 
-    def current_period(self) -> str:
-        return self._period_at(self.clock())
-
-    def resets_at(self) -> datetime | None:
-        return period_end(self.period, datetime.fromtimestamp(self.clock(), UTC))
-
-    async def _allowance(self, conn, guild_id: int, user_id: int, role_ids: list[int]) -> int:
-        found = await ledger.standing(conn, guild_id, user_id, role_ids, "")  # no period needed
-        return self._first_set(found.own, found.role, found.default)
-
     def _first_set(self, *settings: int | None) -> int:
+        """The member's allowance per period: their own setting, else the highest setting of
+        their roles, else the server default, else ``default_credits``."""
         return next((value for value in settings if value is not None), self.default_credits)
 
     async def _balance(
@@ -151,13 +144,6 @@ class QuotaService:
             self.db.conn, guild_id, user_id, list(role_ids or ()), self.clock()
         )
 
-    async def allowance(
-        self, guild_id: int, user_id: int, role_ids: list[int] | None = None
-    ) -> int:
-        """The member's allowance per period: their own setting, else the highest setting of
-        ``role_ids``, else the server default, else ``default_credits``."""
-        return await self._allowance(self.db.conn, guild_id, user_id, list(role_ids or ()))
-
     # --- the job path ---------------------------------------------------------------------
 
     async def reserve_job(self, job: Job, role_ids: list[int] | None = None) -> Balance:
@@ -169,8 +155,8 @@ class QuotaService:
         Reservations that arrive together share one transaction (see _reserve_batches), each
         still checked against what the ones before it in the batch took.
         """
-        if job.cost < 0:
-            raise ValueError(f"job {job.id} has a negative cost ({job.cost})")
+        if job.reserved < 0:
+            raise ValueError(f"job {job.id} has a negative reservation ({job.reserved})")
         pending = _Pending(job, list(role_ids or ()), asyncio.get_running_loop().create_future())
         self._pending.append(pending)
         if self._batcher is None or self._batcher.done():
@@ -191,7 +177,7 @@ class QuotaService:
                 outcomes = [exc] * len(batch)
             for pending, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, Balance):  # committed
-                    self._count("reserved", pending.job.cost)
+                    self._count("reserved", pending.job.reserved)
                 if pending.outcome.done():  # the caller gave up waiting
                     continue
                 if isinstance(outcome, Exception):
@@ -223,16 +209,16 @@ class QuotaService:
             except UserFacingError as refusal:
                 outcomes.append(refusal)
                 continue
-            member.add(job.cost, from_allowance)
+            member.add(job.reserved, from_allowance)
             jobs.append(job)
             entries.append(
                 ledger.entry(
                     guild_id=job.guild_id,
                     user_id=job.user_id,
                     kind="reserve",
-                    amount=job.cost,
+                    amount=job.reserved,
                     allowance_delta=-from_allowance,
-                    bonus_delta=-(job.cost - from_allowance),
+                    bonus_delta=-(job.reserved - from_allowance),
                     period=period,
                     job_id=job.id,
                     actor_id=job.user_id,
@@ -249,17 +235,15 @@ class QuotaService:
         """Refuse ``job`` (TooManyJobs, InsufficientCredits) or return the part of its cost
         taken from the period's allowance (the rest comes from bonus credits)."""
         if balance.running_jobs >= self.max_jobs_per_user:
-            raise TooManyJobs(
-                f"You already have {balance.running_jobs} generation"
-                f"{'s' if balance.running_jobs != 1 else ''} running; the limit is "
-                f"{self.max_jobs_per_user} at a time. Nothing was charged; wait for one to "
-                "finish and try again."
-            )
-        if job.cost > balance.left:
+            raise TooManyJobs(running=balance.running_jobs, limit=self.max_jobs_per_user)
+        if job.reserved > balance.left:
             raise InsufficientCredits(
-                _not_enough(job.cost, balance), cost=job.cost, left=balance.left
+                cost=job.reserved,
+                left=balance.left,
+                reserved=balance.reserved,
+                resets_at=balance.resets_at,
             )
-        return min(job.cost, balance.allowance_left)
+        return min(job.reserved, balance.allowance_left)
 
     async def settle(self, job: Job, charged: int, *, conn=None) -> int:
         """Charge ``charged`` (clamped to 0..the reservation) and release the rest, giving it
@@ -476,17 +460,3 @@ def _reason(text: str | None) -> str | None:
     """Reasons are stored trimmed to 200 characters; empty ones as NULL."""
     text = (text or "").strip()
     return text[:200] or None
-
-
-def _not_enough(cost: int, balance: Balance) -> str:
-    when = (
-        f" Your credits reset <t:{int(balance.resets_at.timestamp())}:R>."
-        if balance.resets_at
-        else ""
-    )
-    reserved = f" ({balance.reserved} are held by running jobs)" if balance.reserved else ""
-    return (
-        f"This costs {cost} credit{'s' if cost != 1 else ''}, but you have {balance.left} "
-        f"left{reserved}, so nothing was charged.{when} Try a cheaper model or option, or ask "
-        "a moderator for more."
-    )

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from db import ledger, usage
+from db import usage
 from db.database import Database
 from jobs.errors import InvalidRequest
-from quota.periods import period_key
+from quota import export
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -65,6 +65,18 @@ class Export:
     stopped_at: float | None  # the time of the first entry left out (the file was full)
 
 
+class NotADay(InvalidRequest):
+    """A day typed by a moderator that is not YYYY-MM-DD."""
+
+    option: str  # the command option it was typed in
+    text: str  # what was typed
+
+
+class DaysReversed(InvalidRequest):
+    since: date
+    until: date
+
+
 def _midnight(when: float) -> float:
     day = datetime.fromtimestamp(when, UTC).date()
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
@@ -77,25 +89,14 @@ def parse_day(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidRequest(
-            f"`{option}` must be a date written YYYY-MM-DD, like 2025-01-31 (got "
-            f"`{text.strip()[:20]}`). Nothing was exported."
-        ) from None
+        raise NotADay(option=option, text=text.strip()) from None
 
 
 def day_range(since: date | None, until: date | None) -> tuple[float | None, float | None]:
     """[since 00:00 UTC, the day after until 00:00 UTC): both days are included."""
     if since is not None and until is not None and since > until:
-        raise InvalidRequest(
-            f"`since` ({since.isoformat()}) is after `until` ({until.isoformat()}). Nothing "
-            "was exported."
-        )
-    start = datetime(since.year, since.month, since.day, tzinfo=UTC).timestamp() if since else None
-    end = None
-    if until is not None:
-        after = until + timedelta(days=1)
-        end = datetime(after.year, after.month, after.day, tzinfo=UTC).timestamp()
-    return start, end
+        raise DaysReversed(since=since, until=until)
+    return export.day_bounds(since, until)
 
 
 class UsageService:
@@ -145,18 +146,6 @@ class UsageService:
             user_id=user_id,
         )
 
-    def _export_rows(
-        self, guild_id: int, since: float | None = None, until: float | None = None
-    ) -> AsyncIterator[ledger.ExportRow]:
-        return ledger.export_rows(
-            self.db,
-            guild_id,
-            since,
-            until,
-            default_allowance=self.default_allowance,
-            period_at=lambda at: period_key(self.period, datetime.fromtimestamp(at, UTC)),
-        )
-
     async def export_csv(
         self,
         guild_id: int,
@@ -166,7 +155,15 @@ class UsageService:
         max_bytes: int | None = None,
     ) -> Export:
         """The server's ledger in [since, until) as CSV, cut before ``max_bytes``."""
-        out = io.BytesIO()
-        rows = self._export_rows(guild_id, since, until)
-        written, left_out = await ledger.write_csv(rows, out, max_bytes=max_bytes)
-        return Export(out.getvalue(), written, left_out.time if left_out else None)
+        out = io.StringIO()
+        rows = export.rows_between(
+            self.db,
+            guild_id,
+            since,
+            until,
+            period=self.period,
+            default_credits=self.default_allowance,
+        )
+        written, left_out = await export.write_csv(rows, out, max_bytes=max_bytes)
+        stopped_at = left_out.time.timestamp() if left_out else None
+        return Export(out.getvalue().encode(), written, stopped_at)

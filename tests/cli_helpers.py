@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import bot as bot_module
+import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTING_SUFFIXES = ("_API_KEY", "_BASE_URL", "_CREDIT_RATE", "_MAX_CONCURRENCY", "_TOKEN")
@@ -38,7 +38,7 @@ def clean_env(monkeypatch, where: Path, **settings: str) -> None:
 
 async def main_off_loop(*argv: str) -> int:
     """main() runs its own event loop (asyncio.run), so it cannot run on the test's."""
-    return await asyncio.to_thread(bot_module.main, list(argv))
+    return await asyncio.to_thread(cli.main, list(argv))
 
 
 def console(*argv: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,15 @@ The operator guide's troubleshooting tables must quote each of them (tests/test_
 so a message added or reworded in the code fails the suite until the guide follows.
 
 What counts as a message:
-- the message argument of every call to an error class in ERROR_CLASSES (``raise
-  InvalidRequest(f"...")``), ConfigError's as "VARIABLE problem";
+- everything a function in MESSAGE_MODULES returns or assigns: presentation/sentences/, where
+  every member's sentence is written (refusals carry facts, failures are stored as facts, and
+  these functions word them; tests/test_dependency_rules.py keeps sentences out of the layers
+  that raise);
+- the message argument of every call to an operator's error class in ERROR_CLASSES (``raise
+  StartupError(f"...")``), ConfigError's as "VARIABLE problem";
 - the f-string an error class builds in its own ``__init__`` (SchemaTooNew);
-- everything a function in MESSAGE_MODULES returns (jobs/failures.py: why a job failed),
-  and what a message-building function returns or assigns (``_not_enough``);
-- ``message = ...`` in bot.py's error handler, and cli.py's ``fail(...)`` and
-  ``log.error(...)`` lines.
+- what a message-building function returns or assigns;
+- cli.py's ``fail(...)`` and ``log.error(...)`` lines.
 A message argument that only forwards a sentence built elsewhere must be listed in FORWARDS
 with the function that builds it; anything else the collector cannot read fails the test.
 """
@@ -28,29 +30,13 @@ SOURCES = ("bot.py", "cli.py", "settings.py", "cogs", "db", "jobs", "presentatio
 EXTRA_SOURCES = ("providers/registry.py",)
 HOLE = "\x00"  # where a value is filled in at run time
 
-ERROR_CLASSES = frozenset(
-    {
-        "ConfigError",
-        "StartupError",
-        "SchemaTooNew",
-        "BackupError",
-        "UserFacingError",
-        "InvalidRequest",
-        "InsufficientCredits",
-        "TooManyJobs",
-        "NotAllowed",
-        "PriceUnavailable",
-        "UnknownModel",
-        "ModeratorOnly",
-        "BotLacksPermissions",
-    }
-)
-MESSAGE_MODULES = ("jobs/failures.py",)
+# The operator's errors, worded where they are raised (errors.Audience.OPERATOR). A member's
+# refusal carries facts, never a sentence: UserFacingError takes keywords only.
+ERROR_CLASSES = frozenset({"ConfigError", "StartupError", "SchemaTooNew", "BackupError"})
+MESSAGE_MODULES = "presentation/sentences/"  # every module of the package but _words.py
+NOT_MESSAGES = ("presentation/sentences/_words.py",)  # which function words which error
 # (file, enclosing function, argument as written) -> the function that builds the sentence
 FORWARDS = {
-    ("jobs/pricing.py", "price", "found.message"): "_refusal",  # a cached _refusal
-    ("jobs/pricing.py", "_ask", "message"): "_refusal",
-    ("cogs/quota.py", "modrole", "refusal"): "moderator_role_refusal",
     ("cli.py", "_migrate", "str(exc)"): "SchemaTooNew",
     ("cli.py", "_backup", "str(exc)"): "backup",
 }
@@ -136,9 +122,12 @@ class Collector:
             return self.render(self.constants[node.id])
         return [HOLE]
 
-    def _function_messages(self, name: str) -> list[str]:
-        """What a message-building function returns, and the pieces it assigns on the way."""
-        function = self.functions[name]
+    def _function_messages(
+        self, name: str, function: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    ) -> list[str]:
+        """What a message-building function returns, and the pieces it assigns on the way
+        (``function`` when the name alone is ambiguous: a module's own)."""
+        function = function or self.functions[name]
         found: list[str] = []
         for node in ast.walk(function):
             if isinstance(node, ast.Return) and node.value is not None:
@@ -175,10 +164,13 @@ class Collector:
     def collect(self) -> list[Message]:
         for module in self.modules:
             self._visit(module, module.tree, "")
-            if module.name in MESSAGE_MODULES:
+            if module.name.startswith(MESSAGE_MODULES) and module.name not in NOT_MESSAGES:
                 for name, function in module.functions.items():
                     if not name.startswith("__"):
-                        self._add(f"{module.name}:{function.lineno}", self._function_messages(name))
+                        self._add(
+                            f"{module.name}:{function.lineno}",
+                            self._function_messages(name, function),
+                        )
         for producer in sorted(self.forwarded):
             if producer in self.functions and producer not in ERROR_CLASSES:
                 self._add(f"(built by {producer})", self._function_messages(producer))
@@ -193,14 +185,6 @@ class Collector:
                 self._class_init(module, child)
             if isinstance(child, ast.Call):
                 self._call(module, function, child)
-            if (
-                isinstance(child, ast.Assign)
-                and module.name == "bot.py"
-                and function == "report_error"
-                and any(isinstance(t, ast.Name) and t.id == "message" for t in child.targets)
-                and _stringish(child.value)
-            ):
-                self._add(f"{module.name}:{child.lineno}", self.render(child.value))
             self._visit(module, child, inner)
 
     def _call(self, module: _Module, function: str, call: ast.Call) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import bot as bot_module
+import cli
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobState
+from jobs.records import Job, JobState
 from providers.base import GenerationRequest, Kind
 from quota.service import QuotaService
 
@@ -33,7 +33,7 @@ def job(job_id: str, cost: int = 4) -> Job:
         model="sandbox-image",
         request=GenerationRequest(kind=Kind.IMAGE, model="sandbox-image", prompt="p"),
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=0.0,
         deadline_at=600.0,
         updated_at=0.0,
@@ -77,7 +77,7 @@ def check(monkeypatch, path: Path) -> int:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
     for name in ("DISCORD_TOKEN", "SANDBOX_PROVIDER"):  # check needs neither
         monkeypatch.delenv(name, raising=False)
-    return bot_module.main(["check"])
+    return cli.main(["check"])
 
 
 async def check_off_loop(monkeypatch, path: Path) -> int:
@@ -152,5 +152,5 @@ def test_run_is_the_default_and_still_needs_the_token(argv, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setenv("SANDBOX_PROVIDER", "1")
-    assert bot_module.main(argv) == 2
+    assert cli.main(argv) == 2
     assert "DISCORD_TOKEN" in capsys.readouterr().err

@@ -281,7 +281,7 @@ async def test_export_usage_failures_are_one_line(tmp_path, monkeypatch, capsys)
 
     assert await main_off_loop("export-usage", "--guild", "777") == 0  # a server with no entries
     out, err = capsys.readouterr()
-    assert out == ",".join(CSV_COLUMNS) + "\n"
+    assert out == ",".join(CSV_COLUMNS) + "\r\n"  # RFC 4180 line ends
     assert err == "bananabot: no ledger entries for server 777\n"
 
 

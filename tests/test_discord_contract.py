@@ -14,8 +14,8 @@ import discord
 import pytest
 
 from bot import EXTENSIONS, BananaBot
-from db.jobs import Job, JobState
 from jobs.media import MediaFile
+from jobs.records import Failure, Job, JobState
 from presentation.delivery import mention_only
 from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import balance_embed, job_card, running_jobs_text
@@ -44,12 +44,12 @@ def worst_job(**changes) -> Job:
         model=LONG_MODEL,
         request=GenerationRequest(kind=Kind.IMAGE, model=LONG_MODEL, prompt=LONG_PROMPT, count=4),
         state=JobState.RUNNING,
-        cost=999_999,
+        reserved=999_999,
         created_at=0.0,
         deadline_at=1.0,
         updated_at=0.0,
         progress=57,
-        failure=ERROR_10K,
+        failure=Failure.from_stored(ERROR_10K),  # a row from before failures were facts
     )
     return dataclasses.replace(job, **changes)
 
@@ -182,12 +182,13 @@ def test_balances_and_running_jobs_are_taken():
 def test_refusals_that_echo_what_was_typed_are_taken():
     from jobs.errors import InvalidRequest
     from jobs.validation import build_request
+    from presentation.sentences import for_member
     from providers.sandbox import SandboxProvider
 
     spec = next(m for m in SandboxProvider().models() if m.kind is Kind.IMAGE)
     with pytest.raises(InvalidRequest) as refused:
         build_request(spec, prompt="x", aspect_ratio="r" * 6000)
-    assert_taken(body_of(clip(refused.value.message, CONTENT_MAX), []))
+    assert_taken(body_of(clip(for_member(refused.value), CONTENT_MAX), []))
 
 
 def test_autocomplete_answers_are_taken():

@@ -38,8 +38,9 @@ async def test_an_old_database_is_upgraded_in_place(tmp_path):
         )
     db = await Database.open(path)
     try:
-        row = await db.fetchone("SELECT id, upload_limit FROM jobs")
+        row = await db.fetchone("SELECT id, upload_limit, reserved FROM jobs")
         assert (row[0], row[1]) == ("j1", None)  # kept, with the new column
+        assert row[2] == 1  # the old `cost` column, renamed (0005) with its value
         assert len(await db.migrate()) == 0  # running again applies nothing
     finally:
         await db.close()
@@ -64,3 +65,23 @@ async def test_a_database_from_a_newer_bananabot_is_refused_and_left_untouched(t
     assert "\n" not in line and f"schema version {newer}" in line
     assert f"up to {latest_version()}" in line and "backup" in line
     assert path.read_bytes() == before
+
+
+def test_each_schema_version_is_one_migration():
+    """Two branches that each add "the next" migration must not both land as one version:
+    the second would never run on a database the first had migrated."""
+    import re
+    from pathlib import Path
+
+    import db.migrations
+
+    folder = Path(db.migrations.__file__).parent
+    names: dict[str, set[str]] = {}
+    for path in folder.glob("[0-9][0-9][0-9][0-9]_*.sql"):
+        stem = re.sub(r"\.(sqlite|postgres)$", "", path.name.removesuffix(".sql"))
+        names.setdefault(path.name[:4], set()).add(stem)
+    assert names, "no migrations found"
+    shared = {version: sorted(stems) for version, stems in names.items() if len(stems) > 1}
+    assert not shared, f"one schema version, several migrations: {shared}"
+    versions = sorted(int(v) for v in names)
+    assert versions == list(range(1, len(versions) + 1)), f"versions not 1..n: {versions}"

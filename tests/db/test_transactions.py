@@ -10,7 +10,7 @@ from db.database import Database
 
 JOB = (
     "INSERT INTO jobs (id, guild_id, channel_id, user_id, command, kind, provider, model,"
-    " request, state, cost, created_at, deadline_at, updated_at) VALUES (?, 1, 2, 3,"
+    " request, state, reserved, created_at, deadline_at, updated_at) VALUES (?, 1, 2, 3,"
     " 'image', 'image', 'sandbox', 'sandbox-image', '{}', 'queued', 1, 0, 0, 0)"
 )
 ORPHAN_LEDGER_ROW = (

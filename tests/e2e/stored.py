@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.jobs import Job, JobState
+from jobs.records import Job, JobState
 from providers.base import GenerationRequest, Kind
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 
@@ -20,7 +20,7 @@ async def store_job(bot, *, state: JobState, provider: str, model: str, cost: in
         model=model,
         request=GenerationRequest(kind=Kind.IMAGE, model=model, prompt="stored"),
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
         deadline_at=now + 600,
         updated_at=now,

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 import bot as bot_module
+import cli
 from bot import StartupError, run
 from tests.fakediscord import pointed_at
 
@@ -36,7 +37,7 @@ REFUSAL = {
 async def test_the_bots_commands_sync_under_discords_rules(world):
     async with world.bot():
         synced = {c["name"] for c in world.fake.global_commands}
-    assert synced == {"image", "video", "animate", "credits", "quota", "settings"}
+    assert synced == {"image", "video", "animate", "credits", "quota", "settings", "status"}
     assert not world.fake.unknown_routes
 
 
@@ -61,7 +62,7 @@ def test_main_turns_a_startup_error_into_one_line_and_exit_2(monkeypatch, caplog
     monkeypatch.setattr(bot_module, "run", refused)
     monkeypatch.setattr(bot_module, "configure_logging", lambda settings: None)
     with caplog.at_level(logging.ERROR, logger="bananabot"):
-        assert bot_module.main([]) == 2
+        assert cli.main([]) == 2
     (record,) = caplog.records
     assert record.getMessage() == (
         "cannot start: Discord refused the commands: /image option prompt: max_length"

@@ -6,9 +6,9 @@ credits, the provider tasks created and the messages posted.
 
 from __future__ import annotations
 
-from db.jobs import JobState
 from db.ledger import consistency_problems
 from jobs.download import Fetched, MediaFetcher
+from jobs.records import JobState
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 from tests.fakediscord import MessageRecord
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from db.database import Database
-from db.jobs import JobState, JobStore
 from db.ledger import consistency_problems
+from jobs.records import JobState
+from jobs.store import JobStore
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 
 MODEL = "nananobanana:nano-banana"

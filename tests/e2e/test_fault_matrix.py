@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import pytest
 
 from db.database import Database
-from db.jobs import JobState, JobStore
 from db.ledger import consistency_problems
 from jobs.download import MediaFetcher
+from jobs.records import JobState
+from jobs.store import JobStore
 from providers import http
 from tests.e2e.conftest import ALICE, CHANNEL, GUILD
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from db.jobs import JobState
 from db.ledger import consistency_problems
+from jobs.records import JobState
+from presentation.sentences import job_failure
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, GUILD
 from tests.e2e.stored import store_job
 
@@ -87,7 +88,7 @@ async def test_job_caught_mid_submit_is_refunded_not_resent(world):
         await world.idle(bot)
         stored = await bot.engine.jobs.get(job.id)
         assert stored.state is JobState.FAILED
-        assert "restarted" in stored.failure
+        assert "restarted" in job_failure(stored.failure)
         assert world.aivideoapi.tasks == {}
         assert (await bot.quota.balance(GUILD, ALICE)).left == 100
         notice = await world.fake.wait_for_message(

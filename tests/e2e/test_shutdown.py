@@ -10,7 +10,8 @@ import pytest
 
 from bot import run
 from db.database import Database
-from db.jobs import JobState, JobStore
+from jobs.records import JobState
+from jobs.store import JobStore
 from tests.e2e.conftest import ALICE, GUILD
 from tests.fakediscord import pointed_at
 

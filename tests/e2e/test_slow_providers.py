@@ -87,10 +87,10 @@ async def test_commands_answer_in_time_while_prices_and_balances_are_slow(world)
         await world.result_message()
         await world.result_message(user=BOB)
         await world.idle(bot)
-        [(cost, ack_expires_at)] = await bot.db.fetchall(
-            "SELECT cost, ack_expires_at FROM jobs WHERE user_id = ?", (ALICE,)
+        [(reserved, ack_expires_at)] = await bot.db.fetchall(
+            "SELECT reserved, ack_expires_at FROM jobs WHERE user_id = ?", (ALICE,)
         )
-        assert cost == 30 and ack_expires_at is not None
+        assert reserved == 30 and ack_expires_at is not None
         await world.fake.wait_for_original(
             video, lambda m: "ready" in m.embeds[0]["title"], timeout=5
         )

@@ -22,10 +22,12 @@ import pytest
 
 from db import ledger
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
 from jobs.engine import EnginePolicy, JobEngine, bot_credits
 from jobs.media import MediaFile
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from jobs.timebase import FastTimebase
+from presentation.sentences import job_failure
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import GenerationRequest, Kind, Media, Provider, ProviderConfig
 from providers.nananobanana import NanaNoBananaProvider
@@ -144,7 +146,7 @@ class RecordingNotifier:
         self.announced.append((job.id, message_id))
 
     async def failed(self, job: Job) -> None:
-        self.failures.append((job.id, job.failure))
+        self.failures.append((job.id, job_failure(job.failure)))  # as the member reads it
 
     def delivered(self, job_id: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.job_id == job_id]
@@ -259,7 +261,7 @@ class Harness:
             model=request.model,
             request=request,
             state=JobState.QUEUED,
-            cost=cost,
+            reserved=cost,
             created_at=now,
             deadline_at=now + self.policy.queue_wait_max + deadline,
             updated_at=now,
@@ -319,10 +321,14 @@ class Harness:
         stored = await self.job(job.id)
         assert stored.state is JobState.FAILED
         assert stored.charged is None
-        assert self.notifier.failed_with(job.id) == [stored.failure]
-        assert stored.failure and not stored.failure.startswith(("HTTP", "{"))
+        said = job_failure(stored.failure)
+        assert self.notifier.failed_with(job.id) == [said]
+        assert said and not said.startswith(("HTTP", "{", "The job failed."))
         assert self.notifier.delivered(job.id) == []
-        assert await self.ledger_rows(job.id) == [("reserve", job.cost), ("refund", job.cost)]
+        assert await self.ledger_rows(job.id) == [
+            ("reserve", job.reserved),
+            ("refund", job.reserved),
+        ]
         assert await self.left(user_id) == ALLOWANCE
         assert await self.problems() == []
 
@@ -436,7 +442,7 @@ async def assert_completed(h: Harness, job: Job, charged: int, user_id: int = US
         assert file.data.startswith(PNG_SIGNATURE), file.filename
         assert file.filename.startswith(f"bananabot-{job.id}") and file.filename.endswith(".png")
     assert stored.charged == charged
-    assert await h.ledger_rows(job.id) == [("reserve", job.cost), ("settle", charged)]
+    assert await h.ledger_rows(job.id) == [("reserve", job.reserved), ("settle", charged)]
     assert await h.left(user_id) == ALLOWANCE - charged
     assert h.notifier.failed_with(job.id) == []
     assert await h.problems() == []

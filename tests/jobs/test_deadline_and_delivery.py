@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from db.jobs import JobState, JobStore
 from jobs.engine import EnginePolicy
+from jobs.records import JobState
+from jobs.store import JobStore
 from providers.base import GenerationRequest, Kind, Media
 from tests.jobs.conftest import (
     ALLOWANCE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from presentation.sentences import job_failure
 from providers.base import ProviderConfig
 from providers.nanobanana import NanoBananaProvider
 from providers.sandbox import SandboxProvider
@@ -168,8 +169,8 @@ async def test_a_wrong_api_key_is_reported_without_ever_showing_the_key(harness,
 
     await harness.assert_refunded(job)
     stored = await harness.job(job.id)
-    assert stored.failure == (
-        "nanobanana refused the bot's API key. Please let a server admin know."
-    )
-    assert secret not in (stored.error or "") and secret not in stored.failure
+    said = job_failure(stored.failure)
+    assert said == "nanobanana refused the bot's API key. Please let a server admin know."
+    assert secret not in (stored.error or "") and secret not in said
+    assert secret not in (stored.failure.to_stored() if stored.failure else "")
     assert nanobanana_emu.tasks == {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from db.jobs import JobState
+from jobs.records import JobState
 from jobs.timebase import Timebase
 from providers.base import GenerationRequest, Kind, Provider
 from tests.jobs.conftest import (
@@ -149,7 +149,7 @@ async def test_a_callback_has_the_task_read_at_once(harness, aivideoapi_emu):
 
     await asyncio.gather(call_back(), harness.run())
 
-    stored = await assert_completed(harness, job, charged=job.cost)
+    stored = await assert_completed(harness, job, charged=job.reserved)
     ((sent, finished),) = reads.of(stored.task_id)  # one read, the one the callback asked for
     assert finished
     assert sent < (stored.submitted_at or 0) + 3.0

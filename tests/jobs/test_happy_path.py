@@ -23,7 +23,7 @@ async def test_nanobanana_images_are_delivered_and_charged_at_the_credit_rate(
 ):
     harness.add_provider(nanobanana_factory(nanobanana_emu), rate=1.5)
     job = await harness.submit("nanobanana", image("nano-banana", count=3))
-    assert job.cost == 5  # 3 images x 1 credit x 1.5, rounded up
+    assert job.reserved == 5  # 3 images x 1 credit x 1.5, rounded up
     assert await harness.left() == ALLOWANCE - 5  # reserved while it runs
 
     await harness.run()
@@ -47,7 +47,7 @@ async def test_aivideoapi_image_is_charged_the_reservation_when_no_cost_is_repor
     harness.add_provider(aivideoapi_factory(aivideoapi_emu), rate=0.5)
     request = image("nano-banana-2", resolution="2K", output_format="png", aspect_ratio="16:9")
     job = await harness.submit("aivideoapi", request)
-    assert job.cost == 12  # 24 provider credits at 0.5
+    assert job.reserved == 12  # 24 provider credits at 0.5
 
     await harness.run()
 
@@ -63,7 +63,7 @@ async def test_aivideoapi_image_is_charged_the_reservation_when_no_cost_is_repor
 async def test_nananobanana_images_are_delivered_with_the_reported_cost(harness, nananobanana_emu):
     harness.add_provider(nananobanana_factory(nananobanana_emu), rate=2)
     job = await harness.submit("nananobanana", image("nano-banana", count=2))
-    assert job.cost == 4
+    assert job.reserved == 4
 
     await harness.run()
 
@@ -94,7 +94,7 @@ async def test_settlement_charges_what_the_provider_reports_and_returns_the_rest
 async def test_sandbox_job_runs_offline_end_to_end(harness, timebase):
     harness.add_provider(lambda: SandboxProvider(clock=timebase.now))
     job = await harness.submit("sandbox", image("sandbox-image", count=2))
-    assert job.cost == 2
+    assert job.reserved == 2
 
     await harness.run()
 
@@ -128,7 +128,7 @@ async def test_video_job_delivers_the_mp4_once(harness, nanobananavideo_emu):
         kind=Kind.VIDEO, model="nanobanana-video", prompt="a banana surfing", duration=6
     )
     job = await harness.submit("nanobananavideo", request)
-    assert job.cost == 6
+    assert job.reserved == 6
 
     await harness.run()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from db.jobs import JobState
+from jobs.records import JobState
 from tests.jobs.conftest import RUN_TIMEOUT, image, nanobanana_factory
 
 FIFTEEN_MINUTES = 15 * 60

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from db.jobs import JobState
+from jobs.records import JobState
 from providers.base import GenerationRequest, Kind, Limits
 from providers.nanobananavideo import NanoBananaVideoProvider
 from tests.jobs.conftest import (

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from db.database import Database
-from db.jobs import JobState, JobStore
 from jobs.engine import EnginePolicy
+from jobs.records import JobState
+from jobs.store import JobStore
 from providers.base import Media
 from tests.jobs.conftest import (
     ALLOWANCE,
@@ -39,7 +40,7 @@ async def test_a_running_job_is_followed_to_the_end_by_the_next_process(harness,
     assert await harness.restart() == 1
     await harness.run()
 
-    stored = await assert_completed(harness, job, charged=job.cost)
+    stored = await assert_completed(harness, job, charged=job.reserved)
     assert stored.task_id == running.task_id  # followed, not sent again
     assert len(image_provider.tasks) == 1
     assert image_provider.submits == 1
@@ -281,7 +282,7 @@ async def test_no_new_submit_starts_once_stopping_and_the_queued_job_runs_after_
     await harness.run()
     assert [d.job_id for d in harness.notifier.deliveries] == [first.id, second.id]
     assert (await harness.job(second.id)).state is JobState.COMPLETED
-    assert await harness.left() == ALLOWANCE - first.cost - second.cost
+    assert await harness.left() == ALLOWANCE - first.reserved - second.reserved
     assert len(posts(nananobanana_emu, "/api/v1/generate")) == 2
 
 

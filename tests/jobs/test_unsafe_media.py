@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from db.jobs import JobState
+from jobs.records import JobState
 from tests.emulators.base import serve
 from tests.emulators.media import MediaServer
 from tests.jobs.conftest import (

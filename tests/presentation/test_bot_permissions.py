@@ -8,10 +8,11 @@ import discord
 
 from presentation.bot_permissions import (
     REQUIRED_PERMISSIONS,
-    cannot_post_here,
+    BotLacksPermissions,
     invite_url,
     missing_permissions,
 )
+from presentation.sentences import for_member
 
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
@@ -61,8 +62,8 @@ def test_a_thread_needs_send_messages_in_threads_not_send_messages():
 
 
 def test_the_refusal_names_one_or_several_permissions():
-    one = cannot_post_here(["Attach Files"])
+    one = for_member(BotLacksPermissions(missing=("Attach Files",)))
     assert "missing the **Attach Files** permission here" in one and "give it to me" in one
-    two = cannot_post_here(["Embed Links", "Attach Files"])
+    two = for_member(BotLacksPermissions(missing=("Embed Links", "Attach Files")))
     assert "**Embed Links** and **Attach Files** permissions" in two and "give them" in two
     assert "Nothing was charged" in two

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from db.jobs import Job, JobState
+from jobs.records import Job, JobState
 from presentation.embeds import job_card
 from providers.base import GenerationRequest, Kind
 
@@ -23,7 +23,7 @@ def job(**changes) -> Job:
         model="nano-banana",
         request=GenerationRequest(kind=Kind.IMAGE, model="nano-banana", prompt="a pear"),
         state=JobState.RUNNING,
-        cost=2,
+        reserved=2,
         created_at=T0,
         deadline_at=T0 + 600,
         updated_at=T0,

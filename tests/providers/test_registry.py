@@ -10,6 +10,7 @@ import pytest
 
 from jobs.errors import InvalidRequest
 from jobs.validation import InputImage, build_request, fits
+from presentation.sentences import for_member
 from providers.aivideoapi import AIVideoAPIProvider
 from providers.base import Kind, ModelSpec, Provider, ProviderConfig
 from providers.nananobanana import NanaNoBananaProvider
@@ -20,6 +21,13 @@ from providers.sandbox import SandboxProvider
 
 IMAGE = ("image", InputImage(url="https://images.example/cat.png", content_type="image/png"))
 ANIMATE_PROMPT = "Bring this image to life with natural, gentle motion"  # cogs.video's
+
+
+def refused(spec, **options) -> str:
+    """What the member reads when ``build_request`` refuses these options."""
+    with pytest.raises(InvalidRequest) as err:
+        build_request(spec, **options)
+    return for_member(err.value)
 
 
 def config() -> ProviderConfig:
@@ -140,8 +148,7 @@ def test_a_named_model_is_used_as_named_and_its_refusal_says_why():
         "nanobananavideo:nanobanana-video", Kind.VIDEO, image_input=True, accepts=fits(**options)
     )
     assert spec.id == "nanobanana-video"
-    with pytest.raises(InvalidRequest, match="motion"):
-        build_request(spec, **options)
+    assert "motion" in refused(spec, **options)
 
 
 def test_when_no_model_takes_an_option_the_refusal_names_the_first_model():
@@ -149,8 +156,7 @@ def test_when_no_model_takes_an_option_the_refusal_names_the_first_model():
     options = command_options("animate", motion="high")
     spec = reg.resolve(None, Kind.VIDEO, image_input=True, accepts=fits(**options))
     assert spec == reg.resolve(None, Kind.VIDEO, image_input=True)
-    with pytest.raises(InvalidRequest, match="does not take a `motion` option"):
-        build_request(spec, **options)
+    assert "does not take a `motion` option" in refused(spec, **options)
 
 
 def test_registry_order_is_adapters_order_with_sandbox_last():

@@ -6,7 +6,8 @@ import itertools
 from datetime import UTC, datetime
 
 from db.database import Database
-from db.jobs import Job, JobState, JobStore
+from jobs.records import Job, JobState
+from jobs.store import JobStore
 from providers.base import GenerationRequest, Kind
 from quota.service import QuotaService
 
@@ -44,7 +45,7 @@ def make_job(
         model="sandbox-image",
         request=GenerationRequest(kind=Kind.IMAGE, model="sandbox-image", prompt="a cat"),
         state=JobState.QUEUED,
-        cost=cost,
+        reserved=cost,
         created_at=now,
         deadline_at=now + 600,
         updated_at=now,

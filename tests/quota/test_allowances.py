@@ -37,11 +37,11 @@ async def test_allowance_resolution(quota, own, roles, member_roles, default, ex
     if default is not None:
         await quota.set_default_allowance(1, default, actor_id=99)
 
-    assert await quota.allowance(1, 10, member_roles) == expected
+    assert (await quota.balance(1, 10, member_roles)).allowance == expected
     balance = await quota.balance(1, 10, member_roles)
     assert (balance.allowance, balance.left, balance.allowance_left) == (expected,) * 3
     # another member of the server without an own setting and without roles
-    assert await quota.allowance(1, 11) == (default if default is not None else 50)
+    assert (await quota.balance(1, 11)).allowance == (default if default is not None else 50)
 
 
 async def test_reservation_uses_the_role_allowance(db, quota):
@@ -57,7 +57,7 @@ async def test_reservation_uses_the_role_allowance(db, quota):
 async def test_settings_are_updated_in_place(db, quota):
     await quota.set_allowance(1, 10, 20, actor_id=99, reason="first")
     await quota.set_allowance(1, 10, 40, actor_id=98, reason="second")
-    assert await quota.allowance(1, 10) == 40
+    assert (await quota.balance(1, 10)).allowance == 40
     row = await db.fetchone("SELECT * FROM allowances WHERE scope = 'user'")
     assert (row["amount"], row["updated_by"]) == (40, 98)
     with pytest.raises(ValueError):
@@ -66,7 +66,7 @@ async def test_settings_are_updated_in_place(db, quota):
         await quota.set_role_allowance(1, ROLE_A, -1, actor_id=99)
     with pytest.raises(ValueError):
         await quota.set_default_allowance(1, -5, actor_id=99)
-    assert await quota.allowance(1, 10) == 40
+    assert (await quota.balance(1, 10)).allowance == 40
 
 
 async def test_setting_changes_are_audited(quota):
@@ -97,10 +97,10 @@ async def test_servers_are_separate(db, quota):
     await quota.set_role_allowance(1, ROLE_A, 90, actor_id=99)
     await quota.set_default_allowance(2, 35, actor_id=99)
     # guild 1: own setting; guild 2: the role set in guild 1 does not count, the default does
-    assert await quota.allowance(1, 10, [ROLE_A]) == 20
-    assert await quota.allowance(2, 10, [ROLE_A]) == 35
-    assert await quota.allowance(1, 11, [ROLE_A]) == 90
-    assert await quota.allowance(2, 11) == 35
+    assert (await quota.balance(1, 10, [ROLE_A])).allowance == 20
+    assert (await quota.balance(2, 10, [ROLE_A])).allowance == 35
+    assert (await quota.balance(1, 11, [ROLE_A])).allowance == 90
+    assert (await quota.balance(2, 11)).allowance == 35
 
     await quota.reserve_job(make_job(guild_id=1, cost=15))
     await quota.grant(2, 10, 5, actor_id=99, reason="welcome")

@@ -11,6 +11,7 @@ import quota.service as service_module
 from db import ledger
 from db.database import Database
 from jobs.errors import InsufficientCredits, TooManyJobs
+from presentation.sentences import for_member
 from tests.quota.helpers import job_count, ledger_rows, make_job, make_service, settle_job
 
 
@@ -139,7 +140,8 @@ async def test_refused_reservation_leaves_nothing(db, quota):
     with pytest.raises(InsufficientCredits) as refused:
         await quota.reserve_job(job)
     assert (refused.value.cost, refused.value.left) == (51, 50)
-    assert "51 credits" in refused.value.message and "50" in refused.value.message
+    sentence = for_member(refused.value)  # what the member reads
+    assert "51 credits" in sentence and "50" in sentence
     assert await job_count(db) == 0 and await ledger_rows(db) == []
     with pytest.raises(ValueError):
         await quota.reserve_job(make_job(cost=-1))

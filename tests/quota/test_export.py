@@ -110,7 +110,10 @@ async def test_the_csv_parses_back_to_the_rows(db, clock):
     rows = await rows_of(db)
 
     out = io.StringIO()
-    written = await write_csv(usage_rows(db, GUILD, period="daily", default_credits=50), out)
+    written, left_out = await write_csv(
+        usage_rows(db, GUILD, period="daily", default_credits=50), out
+    )
+    assert left_out is None
 
     parsed = list(csv.reader(io.StringIO(out.getvalue())))
     assert (

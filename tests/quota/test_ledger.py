@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from db import ledger
-from db.jobs import JobStore
+from jobs.store import JobStore
 from tests.quota.helpers import ledger_rows, make_job, refund_job, settle_job
 
 

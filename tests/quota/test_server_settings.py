@@ -10,6 +10,7 @@ import pytest
 
 from db import server_settings as stored_settings
 from db.database import Database
+from presentation.sentences import for_member
 from providers.base import Kind
 from providers.registry import ModelNotAllowed, ProviderRegistry, UnknownModel
 from providers.sandbox import SandboxProvider
@@ -52,7 +53,7 @@ def test_blocked_phrases_match_whole_words_in_any_case(prompt, blocked):
 def test_a_blocked_prompt_is_refused_without_naming_the_phrase():
     with pytest.raises(PromptBlocked) as refusal:
         policy(phrases=["secret word"]).check_prompt("ok", None, "a Secret Word")
-    assert "secret" not in refusal.value.message.lower()
+    assert "secret" not in for_member(refusal.value).lower()
     policy().check_prompt("anything at all")  # no list, no refusal
 
 
@@ -63,7 +64,8 @@ def test_channels_none_listed_means_everywhere_and_threads_follow_their_parent()
     assert rules.channel_allowed(99, parent_id=11)
     with pytest.raises(ChannelNotAllowed) as refusal:
         rules.check_channel(5)
-    assert "<#10>" in refusal.value.message and "<#11>" in refusal.value.message
+    sentence = for_member(refusal.value)  # what the member reads
+    assert "<#10>" in sentence and "<#11>" in sentence
 
 
 def test_provider_rules_beat_the_model_ids_rule():
@@ -89,8 +91,8 @@ def test_a_named_model_the_server_refuses_is_refused_naming_what_is_allowed():
     refused = policy(model_rules={"nano-banana": False})
     with pytest.raises(ModelNotAllowed) as refusal:
         reg.resolve("nano-banana", Kind.IMAGE, allowed=refused.allows)
-    assert "not allowed in this server" in refusal.value.message
-    assert "sandbox-image" in refusal.value.message
+    assert "not allowed in this server" in for_member(refusal.value)
+    assert "sandbox-image" in for_member(refusal.value)
     with pytest.raises(UnknownModel):
         reg.resolve(None, Kind.IMAGE, allowed=lambda spec: False)
 
@@ -100,7 +102,9 @@ def test_unknown_model_lists_only_the_models_the_server_allows():
     refused = policy(model_rules={"nano-banana": False})
     with pytest.raises(UnknownModel) as refusal:
         reg.resolve("no-such-model", Kind.IMAGE, allowed=refused.allows)
-    assert "nano-banana," not in refusal.value.message and "sandbox-image" in refusal.value.message
+    assert "nano-banana," not in for_member(refusal.value) and "sandbox-image" in for_member(
+        refusal.value
+    )
 
 
 async def test_changes_are_stored_and_never_served_stale(tmp_path):
@@ -121,8 +125,9 @@ async def test_changes_are_stored_and_never_served_stale(tmp_path):
             assert seen.defaults == {"image": "sandbox-image"}
             assert seen.model_rules == {"sandbox:sandbox-image": False}
         assert (await service.policy(8)).channels == frozenset()  # servers apart
-        with pytest.raises(Exception, match="not an enabled model"):
+        with pytest.raises(Exception) as refused:
             await service.set_model(7, "veo-9", False, actor_id=1, known=known)
+        assert "not an enabled model" in for_member(refused.value)
     finally:
         await db.close()
 

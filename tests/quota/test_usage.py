@@ -11,8 +11,9 @@ from datetime import date
 
 import pytest
 
-from db import ledger
 from jobs.errors import InvalidRequest
+from presentation.sentences import for_member
+from quota import export
 from quota.usage import MODELS_SHOWN, OTHER, UsageService, day_range, parse_day
 from tests.quota.helpers import T0, make_job, refund_job, settle_job
 
@@ -74,11 +75,22 @@ async def test_models_past_the_shown_ones_are_stacked_as_other(db, quota, clock)
 def test_dates_are_checked_and_both_days_included():
     assert parse_day(" 2024-05-15 ", "since") == date(2024, 5, 15)
     assert parse_day(None, "since") is None
-    with pytest.raises(InvalidRequest, match="`until` must be a date written YYYY-MM-DD"):
+    with pytest.raises(InvalidRequest) as refused:
         parse_day("15/05/2024", "until")
-    with pytest.raises(InvalidRequest, match="is after"):
+    assert "`until` must be a date written YYYY-MM-DD" in for_member(refused.value)
+    with pytest.raises(InvalidRequest) as refused:
         day_range(date(2024, 5, 16), date(2024, 5, 15))
+    assert "is after" in for_member(refused.value)
     assert day_range(date(2024, 5, 15), date(2024, 5, 15)) == (MIDNIGHT, MIDNIGHT + DAY)
+
+
+async def export_rows(db, since=None, until=None):
+    return [
+        row
+        async for row in export.rows_between(
+            db, 1, since, until, period="daily", default_credits=50
+        )
+    ]
 
 
 async def test_export_has_every_entry_once_with_the_balance_after_it(db, quota, clock):
@@ -90,7 +102,7 @@ async def test_export_has_every_entry_once_with_the_balance_after_it(db, quota, 
     left_then = (await quota.balance(1, 10)).left
     await quota.set_role_allowance(1, 555, 70, actor_id=99)
     await spend(quota, clock, user_id=11, charge=2, at=T0 + DAY)  # the next day: a new period
-    rows = [row async for row in ledger.export_rows(db, 1, default_allowance=50)]
+    rows = await export_rows(db)
     stored = await db.fetchall("SELECT id FROM ledger WHERE guild_id = 1")
     assert len(rows) == len(stored)
     alice = [(r.kind, r.amount, r.balance_after) for r in rows if r.member == 10]
@@ -104,12 +116,10 @@ async def test_export_has_every_entry_once_with_the_balance_after_it(db, quota, 
     assert [r.balance_after for r in rows if r.member in (1, 555)] == [None, None]
     assert left_then == alice[-1][2]  # what /credits said
 
-    out = io.BytesIO()
-    written, left_out = await ledger.write_csv(
-        ledger.export_rows(db, 1, T0 + DAY - 60, None, default_allowance=50), out
-    )
-    assert (written, left_out) == (2, None)
-    parsed = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
+    late = UsageService(db, default_allowance=50, clock=clock)
+    exported = await late.export_csv(1, T0 + DAY - 60, None)
+    assert (exported.rows, exported.stopped_at) == (2, None)
+    parsed = list(csv.DictReader(io.StringIO(exported.data.decode())))
     assert [(r["member"], r["kind"], r["model"]) for r in parsed] == [
         ("11", "reserve", "sandbox:sandbox-image"),
         ("11", "settle", "sandbox:sandbox-image"),
@@ -118,24 +128,18 @@ async def test_export_has_every_entry_once_with_the_balance_after_it(db, quota, 
         parsed[0]["time"].endswith("Z") and parsed[0]["balance_after"] == "35"
     )  # server default 40, 5 held
 
-    out = io.BytesIO()
-    everything = ledger.export_rows(db, 1, default_allowance=50)
-    written, left_out = await ledger.write_csv(everything, out, max_bytes=300)
-    assert 0 < written < len(rows) and left_out is not None and len(out.getvalue()) <= 300
-    grant = next(r for r in csv.DictReader(io.StringIO(_all_csv(rows))) if r["kind"] == "grant")
+    capped = await late.export_csv(1, None, None, max_bytes=300)
+    assert 0 < capped.rows < len(rows) and len(capped.data) <= 300
+    assert capped.stopped_at == rows[capped.rows].time.timestamp()  # the first row left out
+    everything = (await late.export_csv(1, None, None)).data.decode()
+    grant = next(r for r in csv.DictReader(io.StringIO(everything)) if r["kind"] == "grant")
     assert grant["reason"] == "'=HYPERLINK(evil)"  # not run as a formula by a spreadsheet
-
-
-def _all_csv(rows) -> str:
-    return b"".join([ledger.export_line(None), *(ledger.export_line(r) for r in rows)]).decode()
 
 
 async def test_balance_after_counts_the_period_current_at_the_entry(db, quota, clock):
     job = await spend(quota, clock, cost=10, at=MIDNIGHT + DAY - 60)  # reserved before midnight
     clock.now = MIDNIGHT + DAY + 60
     await settle_job(quota, job, 4)  # settled after it: the charge counts for yesterday
-    rows = [
-        row async for row in UsageService(db, default_allowance=50, clock=clock)._export_rows(1)
-    ]
+    rows = await export_rows(db)
     assert [(r.kind, r.balance_after) for r in rows] == [("reserve", 40), ("settle", 50)]
     assert (await quota.balance(1, 10)).left == 50  # what /credits says after midnight
