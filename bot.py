@@ -222,6 +222,7 @@ class BananaBot(commands.Bot):
             health=self.health,
             offered=lambda spec: self.registry.models(spec.kind),
             price=lambda provider, request: self.pricer.price(provider, request),
+            prefetch=lambda provider, request: self.pricer.prefetch(provider, request),
         )
         self.provider_status = StatusService(
             self.jobs.live_states, self.health, self.registry.providers

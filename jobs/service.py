@@ -24,11 +24,13 @@ class JobService:
         health: ProviderHealth | None = None,
         offered: Callable[[ModelSpec], Sequence[ModelSpec]] | None = None,
         price: Callable[[str, GenerationRequest], Awaitable[int]] | None = None,
+        prefetch: Callable[[str, GenerationRequest], None] | None = None,
     ) -> None:
         self._engine = engine
         self._health = health or ProviderHealth()
         self._offered = offered  # the enabled models of a spec's kind, in registry order
         self._price = price  # the pricer's: its cache or printed tables, in bot credits
+        self._prefetch = prefetch  # the pricer's: start a lookup unless the price is known
 
     async def plan(
         self,
@@ -53,7 +55,7 @@ class JobService:
             if routed
             else [failover.Option(spec, request)]
         )
-        return await failover.plan(choices, self._price, self._health)
+        return await failover.plan(choices, self._price, self._health, self._prefetch)
 
     @property
     def accepting(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import discord
@@ -74,25 +74,29 @@ async def price(
     for them. Raises PriceUnavailable or ProviderNotEnabled (nothing charged) on refusal."""
     if bot.registry.get(spec.provider) is None:
         raise ProviderNotEnabled(provider=spec.provider)
-    return await _behind_deferral(interaction, bot.pricer.price(spec.provider, request), spec)
+    return await _behind_deferral(
+        interaction, lambda: bot.pricer.price(spec.provider, request), spec
+    )
 
 
 async def _behind_deferral(
-    interaction: discord.Interaction, pricing: Awaitable[T], spec: ModelSpec
+    interaction: discord.Interaction, pricing: Callable[[], Awaitable[T]], spec: ModelSpec
 ) -> tuple[T, bool]:
-    """``pricing``'s answer, deferring the interaction publicly first when it takes longer
-    than PRICE_DEFER_AFTER; and whether it was deferred."""
-    lookup = asyncio.ensure_future(pricing)
-    done, _ = await asyncio.wait({lookup}, timeout=PRICE_DEFER_AFTER)
-    if done:
-        return lookup.result(), False
-    log.info("price pending provider=%s model=%s: deferring", spec.provider, spec.id)
+    """What ``pricing()`` gives, deferring the interaction publicly first when it takes
+    longer than PRICE_DEFER_AFTER; and whether it was deferred. Awaited in place (no task of
+    its own: a price already known then costs no turn of the event loop); past the delay it
+    is cancelled and asked again behind the deferral, where the pricer's lookups, which a
+    cancelled caller never stops, are still on their way."""
+    waiting = asyncio.timeout(PRICE_DEFER_AFTER)
     try:
-        await interaction.response.defer(thinking=True)
-    except BaseException:
-        lookup.cancel()  # the pricer's own lookup goes on and fills its cache
-        raise
-    return await lookup, True
+        async with waiting:
+            return await pricing(), False
+    except TimeoutError:
+        if not waiting.expired():
+            raise
+    log.info("price pending provider=%s model=%s: deferring", spec.provider, spec.id)
+    await interaction.response.defer(thinking=True)
+    return await pricing(), True
 
 
 def _parent_channel(interaction: discord.Interaction) -> int | None:
@@ -157,14 +161,18 @@ async def _reply_and_reserve(
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
     if bot.registry.get(spec.provider) is None:
         raise ProviderNotEnabled(provider=spec.provider)
-    planning = bot.jobs.plan(
-        spec,
-        request,
-        command=command,
-        named=named,
-        defaults=(policy.default_for(command), bot.models.operator_default(command)),
-        allowed=policy.allows,
-    )
+    rules = policy  # for the closure: the type checker cannot narrow ``policy`` in it
+
+    def planning():  # -> Awaitable[Plan], the facade's answer
+        return bot.jobs.plan(
+            spec,
+            request,
+            command=command,
+            named=named,
+            defaults=(rules.default_for(command), bot.models.operator_default(command)),
+            allowed=rules.allows,
+        )
+
     chosen, deferred = await _behind_deferral(interaction, planning, spec)
     spec, request, cost = chosen.spec, chosen.request, chosen.cost
     if not bot.jobs.accepting:  # it may have begun stopping while the price was awaited
