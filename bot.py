@@ -53,6 +53,8 @@ EXTENSIONS = (
     "cogs.image",
     "cogs.video",
     "cogs.results",
+    "cogs.edit",
+    "cogs.history",
     "cogs.credits",
     "cogs.quota",
     "cogs.settings",

@@ -8,10 +8,13 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from jobs.records import Job
 from jobs.validation import InputImage
 from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
 from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
+
+RESULT_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")  # what Animate and Edit work on
 
 Autocomplete = Callable[
     [discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
@@ -25,6 +28,23 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
         content_type=attachment.content_type,
         size=attachment.size,
     )
+
+
+def source_image(message: discord.Message | None, job: Job) -> InputImage | None:
+    """The result's image to work on: the message's first image attachment, else the job's
+    first https media link; None when there is neither."""
+    for attachment in message.attachments if message else []:
+        if attachment.filename.lower().endswith(RESULT_IMAGE_EXTENSIONS):
+            return InputImage(
+                url=attachment.url,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+            )
+    for media in job.media:
+        if media.url.startswith("https://"):
+            return InputImage(url=media.url)
+    return None
 
 
 def images_given(interaction: discord.Interaction, command: str) -> bool:

@@ -1,8 +1,9 @@
-"""Buttons on delivered images: Re-roll and Animate.
+"""Buttons on delivered images: Re-roll, Animate and Edit (cogs/edit.py).
 
-They are DynamicItems with stable custom ids (``bb:reroll:<job>``, ``bb:animate:<job>``), so
-they keep working after a restart: the job id leads back to the stored request. Whoever presses
-a button starts a new job charged to them, under the same quota rules as the commands.
+They are DynamicItems with stable custom ids (``bb:reroll:<job>``, ``bb:animate:<job>``,
+``bb:edit:<job>``), so they keep working after a restart: the job id leads back to the stored
+request. Whoever presses a button starts a new job charged to them, under the same quota rules
+as the commands.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from cogs.edit import EditButton
+from cogs.options import source_image
 from jobs.records import Job
-from jobs.validation import InputImage
 from presentation.launch import admit, start_generation
 from presentation.refusals import NoImageToAnimate, ResultForgotten
 from providers.base import Kind
@@ -22,8 +24,6 @@ if TYPE_CHECKING:
     from bot import BananaBot
 
 log = logging.getLogger(__name__)
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
 async def _stored_job(bot: BananaBot, job_id: str) -> Job:
@@ -96,28 +96,14 @@ class AnimateButton(
 
         async def animate(bot: BananaBot) -> None:
             job = await _stored_job(bot, self.job_id)
-            source = _source_image(interaction.message, job)
+            source = source_image(interaction.message, job)
+            if source is None:
+                raise NoImageToAnimate()
             await animate_image(
                 bot, interaction, ("image", source), prompt=job.request.prompt, command="animate"
             )
 
         await _run(interaction, animate)
-
-
-def _source_image(message: discord.Message | None, job: Job) -> InputImage:
-    """The image to animate: the message's first image attachment, else the result link."""
-    for attachment in message.attachments if message else []:
-        if attachment.filename.lower().endswith(IMAGE_EXTENSIONS):
-            return InputImage(
-                url=attachment.url,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                size=attachment.size,
-            )
-    for media in job.media:
-        if media.url.startswith("https://"):
-            return InputImage(url=media.url)
-    raise NoImageToAnimate()
 
 
 def result_view(job: Job) -> discord.ui.View | None:
@@ -126,10 +112,11 @@ def result_view(job: Job) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(job.id))
     view.add_item(AnimateButton(job.id))
+    view.add_item(EditButton(job.id))
     return view
 
 
 async def setup(bot: BananaBot) -> None:
     """No commands here: the extension registers the persistent buttons."""
-    bot.add_dynamic_items(RerollButton, AnimateButton)
+    bot.add_dynamic_items(RerollButton, AnimateButton)  # Edit: cogs/edit.py
     bot.result_view = result_view  # type: ignore[attr-defined]

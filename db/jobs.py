@@ -96,3 +96,35 @@ async def submitted_since(db: Database, provider: str, since: float) -> list[flo
         (provider, since),
     )
     return [r[0] for r in rows]
+
+
+def _member_filter(state: str | None) -> str:
+    return "guild_id = ? AND user_id = ?" + (" AND state = ?" if state else "")
+
+
+async def member_jobs(
+    db: Database,
+    guild_id: int,
+    user_id: int,
+    *,
+    limit: int,
+    offset: int = 0,
+    state: str | None = None,
+) -> list[aiosqlite.Row]:
+    """A member's jobs in a server (of one ``state`` when given), newest first, ``limit``
+    from ``offset``: /history's pages and /show's autocomplete. The jobs_member_recent index
+    (migration 0007) serves the order, so a page costs its own rows, not the member's all."""
+    values: tuple = (guild_id, user_id, state) if state else (guild_id, user_id)
+    return await db.fetchall(
+        f"SELECT * FROM jobs WHERE {_member_filter(state)} "
+        "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*values, limit, offset),
+    )
+
+
+async def count_member_jobs(
+    db: Database, guild_id: int, user_id: int, *, state: str | None = None
+) -> int:
+    values: tuple = (guild_id, user_id, state) if state else (guild_id, user_id)
+    row = await db.fetchone(f"SELECT COUNT(*) FROM jobs WHERE {_member_filter(state)}", values)
+    return int(row[0]) if row else 0

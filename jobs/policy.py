@@ -32,6 +32,11 @@ BALANCE_TIMEOUT = 5.0  # a moderator aid, fetched after the deferral: not worth 
 BALANCE_FAILURE_SECONDS = 30.0  # a failed balance is not asked again before this: the
 # account's request budget belongs to submits and status reads
 
+# -- a member's jobs read back (/history, /show; jobs/service.py) ------------------------------
+HISTORY_PAGE_SIZE = 10  # jobs on one /history page (SPEC §3)
+CHOICES_SCANNED = 100  # newest finished jobs an autocomplete answer for /show is picked from:
+# enough to find a job by a word of its prompt, few enough to read on every keystroke
+
 # -- prices ----------------------------------------------------------------------------------
 PRICE_TIMEOUT = 10.0  # longest one cost preview may take; commands wait for it behind a deferral
 PRICE_CACHE_SECONDS = 600.0  # prices change rarely; ten minutes spares most round trips

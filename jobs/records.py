@@ -138,3 +138,23 @@ class Job:
             f"Job(id={self.id!r}, state={self.state.value}, "
             f"provider={self.provider}, model={self.model})"
         )
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a member's jobs in a server, newest first (/history)."""
+
+    jobs: list[Job]
+    number: int  # from 1
+    pages: int  # 0 when the member has no jobs there
+    total: int
+    size: int  # jobs a full page holds
+
+    @property
+    def exists(self) -> bool:
+        return 1 <= self.number <= max(self.pages, 1)
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first job in the whole history, from 1."""
+        return (self.number - 1) * self.size + 1

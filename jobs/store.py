@@ -73,6 +73,26 @@ class JobStore:
     async def unfinished(self) -> list[Job]:
         return [_from_row(r) for r in await stored.unfinished(self.db)]
 
+    async def for_member(
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        limit: int,
+        offset: int = 0,
+        state: JobState | None = None,
+    ) -> list[Job]:
+        """A member's jobs in a server, newest first (see db.jobs.member_jobs)."""
+        rows = await stored.member_jobs(
+            self.db, guild_id, user_id, limit=limit, offset=offset, state=state
+        )
+        return [_from_row(r) for r in rows]
+
+    async def count_for_member(
+        self, guild_id: int, user_id: int, *, state: JobState | None = None
+    ) -> int:
+        return await stored.count_member_jobs(self.db, guild_id, user_id, state=state)
+
     async def running_for_member(self, guild_id: int, user_id: int) -> list[Job]:
         return [_from_row(r) for r in await stored.running_for_member(self.db, guild_id, user_id)]
 

@@ -58,3 +58,42 @@ class ResultForgotten(InvalidRequest):
 
 class NoImageToAnimate(InvalidRequest):
     """A result's Animate button on a job with no image that can be used."""
+
+
+class NoImageToEdit(InvalidRequest):
+    """A result's Edit button on a job with no image that can be used."""
+
+
+class HistoryOfAnotherMember(NotAllowed):
+    """/history's page buttons pressed by someone other than the member who asked."""
+
+
+class HistoryPageMissing(InvalidRequest):
+    """/history page past the last one."""
+
+    page: int
+    pages: int
+
+
+class JobNotFoundHere(InvalidRequest):
+    """/show of an id that is no job of this server."""
+
+
+class JobOfAnotherMember(NotAllowed):
+    """/show of another member's job, asked by a member who is not a moderator."""
+
+    job_id: str
+
+
+class JobFailedNothingToShow(InvalidRequest):
+    job_id: str
+
+
+class JobNotFinished(InvalidRequest):
+    job_id: str
+
+
+class JobFilesGone(InvalidRequest):
+    """/show of a job whose result message is gone and whose provider links expired."""
+
+    job_id: str

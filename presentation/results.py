@@ -69,12 +69,15 @@ class Result:
     unfetched: int = 0  # files neither attached nor linked: refused, and not safe to link
 
 
-def build(result: Result, shape: Shape, *, note: str = "") -> list[Outgoing]:
+def build(
+    result: Result, shape: Shape, *, note: str = "", headline: str | None = None
+) -> list[Outgoing]:
     """The messages of ``result`` in ``shape``; the first is the main message. ``note``
-    tells the member why the result looks the way it does (a fallback's true reason)."""
+    tells the member why the result looks the way it does (a fallback's true reason);
+    ``headline`` replaces the opening "@member your image is ready!" (/show)."""
     job = result.job
     what, verb = what_was_made(job)
-    mention = f"<@{job.user_id}> your {what} {verb} ready!"
+    mention = headline if headline is not None else f"<@{job.user_id}> your {what} {verb} ready!"
     content = clip(" ".join(p for p in (mention, _unfetched_note(result), note) if p), CONTENT_MAX)
     files = result.files if shape is Shape.FULL else []
     links = [m.url for m in result.links]

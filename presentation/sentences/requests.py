@@ -25,7 +25,19 @@ from jobs.errors import (
     TooManyJobs,
 )
 from presentation.bot_permissions import BotLacksPermissions
-from presentation.refusals import NoImageToAnimate, OneImageToAnimate, ResultForgotten
+from presentation.refusals import (
+    HistoryOfAnotherMember,
+    HistoryPageMissing,
+    JobFailedNothingToShow,
+    JobFilesGone,
+    JobNotFinished,
+    JobNotFoundHere,
+    JobOfAnotherMember,
+    NoImageToAnimate,
+    NoImageToEdit,
+    OneImageToAnimate,
+    ResultForgotten,
+)
 from presentation.sentences._words import words
 from providers.registry import (
     ModelNotEnabled,
@@ -301,3 +313,57 @@ def result_forgotten(error: ResultForgotten) -> str:
 @words(NoImageToAnimate)
 def no_image_to_animate(error: NoImageToAnimate) -> str:
     return "This result has no image that can be animated."
+
+
+@words(NoImageToEdit)
+def no_image_to_edit(error: NoImageToEdit) -> str:
+    return "This result has no image that can be edited."
+
+
+@words(HistoryOfAnotherMember)
+def history_of_another_member(error: HistoryOfAnotherMember) -> str:
+    return "Only the member who asked for this history can turn its pages; /history shows your own."
+
+
+@words(HistoryPageMissing)
+def history_page_missing(error: HistoryPageMissing) -> str:
+    pages = "1 page" if error.pages == 1 else f"{error.pages} pages"
+    return f"There is no page {error.page}: your history in this server has {pages}."
+
+
+@words(JobNotFoundHere)
+def job_not_found_here(error: JobNotFoundHere) -> str:
+    return (
+        "There is no job with that id in this server. /history lists yours, and the "
+        "job option offers your finished ones."
+    )
+
+
+@words(JobOfAnotherMember)
+def job_of_another_member(error: JobOfAnotherMember) -> str:
+    return (
+        f"Job `{error.job_id}` belongs to another member; only moderators can show other "
+        "members' jobs."
+    )
+
+
+@words(JobFailedNothingToShow)
+def job_failed_nothing_to_show(error: JobFailedNothingToShow) -> str:
+    return f"Job `{error.job_id}` failed, so there is nothing to show; /history says why."
+
+
+@words(JobNotFinished)
+def job_not_finished(error: JobNotFinished) -> str:
+    return (
+        f"Job `{error.job_id}` has not finished yet; its result is posted in the channel "
+        "when it is ready."
+    )
+
+
+@words(JobFilesGone)
+def job_files_gone(error: JobFilesGone) -> str:
+    return (
+        f"The files of job `{error.job_id}` can no longer be fetched: the result "
+        "message is gone and the provider's links have expired. Run the command "
+        "again to make it anew."
+    )

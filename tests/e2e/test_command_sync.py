@@ -37,7 +37,17 @@ REFUSAL = {
 async def test_the_bots_commands_sync_under_discords_rules(world):
     async with world.bot():
         synced = {c["name"] for c in world.fake.global_commands}
-    assert synced == {"image", "video", "animate", "credits", "quota", "settings", "status"}
+    assert synced == {
+        "image",
+        "video",
+        "animate",
+        "credits",
+        "quota",
+        "settings",
+        "status",
+        "history",
+        "show",
+    }
     assert not world.fake.unknown_routes
 
 
