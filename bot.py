@@ -11,15 +11,15 @@ import asyncio
 import logging
 import re
 import signal
-import sqlite3
 import sys
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from db.database import Database
+from db.database import DATABASE_ERRORS, Database
 from db.ledger import consistency_problems
 from errors import BotError
 from jobs.balances import AccountBalances
@@ -107,6 +107,8 @@ def secrets_of(settings: Settings) -> list[str]:
     found = [str(settings.discord_token or "")]
     found += [str(c.api_key) for c in settings.providers.values()]
     found.append(str(settings.callback_secret or ""))
+    if settings.database_url:
+        found.append(urlsplit(settings.database_url).password or "")
     return found
 
 
@@ -137,12 +139,16 @@ class BananaBot(commands.Bot):
         intents = discord.Intents.none()
         intents.guilds = True  # guild cache: upload limits and channels
         self.metrics = Metrics()
+        shards = {}
+        if settings.shard_count is not None:  # ShardedBananaBot: AutoShardedClient takes these
+            shards = {"shard_count": settings.shard_count, "shard_ids": settings.shard_ids}
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             http_trace=rate_limit_trace(self.metrics),  # counts Discord's 429s
+            **shards,
         )
         self.gateway_connected = False  # READY or RESUMED seen, no disconnect since
         self.monitor: MonitorServer | None = None
@@ -170,7 +176,7 @@ class BananaBot(commands.Bot):
         self.tree.on_error = self.on_app_command_error
 
     async def setup_hook(self) -> None:
-        self.db = await Database.open(self.settings.database_path)
+        self.db = await Database.open(self.settings.database)
         self.moderation = ModerationSettings(self.db, clock=self.timebase.now)
         self.server_settings = ServerSettings(self.db, clock=self.timebase.now)
         self.audit = AuditLog(self, self.moderation)
@@ -296,6 +302,9 @@ class BananaBot(commands.Bot):
         found = command_limits.problems(payloads)
         if found:
             raise StartupError(f"a command breaks Discord's limits: {'; '.join(found)}")
+        if not self.settings.sync_commands:
+            log.info("commands not synced by this process (SYNC_COMMANDS=0)")
+            return
         try:
             synced = await self.tree.sync(guild=guild)
         except discord.HTTPException as exc:
@@ -358,8 +367,12 @@ class BananaBot(commands.Bot):
         self.gateway_connected = False
 
     async def on_ready(self) -> None:
+        shards = getattr(self, "shard_ids", None)
         log.info(
-            "connected as user=%s guilds=%d", self.user.id if self.user else "?", len(self.guilds)
+            "connected as user=%s guilds=%d%s",
+            self.user.id if self.user else "?",
+            len(self.guilds),
+            f" shards={','.join(map(str, shards))}/{self.shard_count}" if shards else "",
         )
         for guild in self.guilds:  # the first commands then find each server's rules ready
             self.server_settings.prefetch(guild.id)
@@ -412,6 +425,19 @@ class BananaBot(commands.Bot):
         await super().close()
 
 
+class ShardedBananaBot(BananaBot, commands.AutoShardedBot):
+    """SHARD_COUNT (and SHARD_IDS): one gateway connection per shard, each serving the
+    servers Discord assigns to it ((guild_id >> 22) % SHARD_COUNT). Jobs are not tied to a
+    shard: any process holding a job's lease posts its result over REST."""
+
+
+def make_bot(settings: Settings, **options) -> BananaBot:
+    """The bot for these settings: sharded when SHARD_COUNT is set."""
+    if settings.shard_count is not None:
+        return ShardedBananaBot(settings, **options)
+    return BananaBot(settings, **options)
+
+
 def check_providers(settings: Settings) -> None:
     if not settings.providers and not settings.sandbox:
         keys = ", ".join(f"{p.upper()}_API_KEY" for p in PROVIDER_IDS)
@@ -428,11 +454,11 @@ async def run(settings: Settings) -> None:
     # Migrations apply before Discord is contacted; a database newer than this code
     # (SchemaTooNew) stops the start here, untouched.
     try:
-        db = await Database.open(settings.database_path)
-    except (sqlite3.Error, OSError) as exc:
-        raise StartupError(f"cannot open the database {settings.database_path}: {exc}") from None
+        db = await Database.open(settings.database)
+    except (*DATABASE_ERRORS, OSError) as exc:
+        raise StartupError(f"cannot open the database {settings.database_shown}: {exc}") from None
     await db.close()
-    bot = BananaBot(settings)
+    bot = make_bot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,15 @@ import discord
 
 import bot as bot_module
 from db.backup import BackupError, backup
-from db.database import Database, SchemaTooNew
+from db.copy import Copied, CopyRefused, copy_database
+from db.database import (
+    DATABASE_ERRORS,
+    Database,
+    SchemaTooNew,
+    is_postgres_url,
+    shown,
+    sqlite_path,
+)
 from db.ledger import consistency_problems
 from providers.errors import AuthError, ProviderError
 from providers.registry import ProviderRegistry
@@ -42,7 +49,7 @@ COMMANDS = {
     "check": "check the credit ledger in DATABASE_URL and exit",
     "check-config": "check the settings without connecting to Discord, and exit",
     "export-usage": "write a server's credit ledger as CSV to stdout",
-    "migrate": "apply the database migrations and exit",
+    "migrate": "apply the database migrations and exit; with --from/--to, copy a database",
     "backup": "write a consistent copy of the database, also while the bot runs",
 }
 
@@ -95,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--guild", type=int, required=True, metavar="ID", help="the server id")
     export.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="from this day")
     export.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="through this day")
-    commands.add_parser("migrate", help=COMMANDS["migrate"])
+    migrate = commands.add_parser(
+        "migrate",
+        help=COMMANDS["migrate"],
+        description="Without options: apply the migrations to DATABASE_URL. With --from and "
+        "--to: copy every row of one database into a new, empty one (SQLite to PostgreSQL "
+        "when the bot outgrows one process); stop the bot first.",
+    )
+    migrate.add_argument("--from", dest="source", metavar="URL", help="sqlite:///… to copy")
+    migrate.add_argument("--to", dest="target", metavar="URL", help="postgresql://… to fill")
     copy = commands.add_parser(
         "backup",
         help=COMMANDS["backup"],
@@ -161,7 +176,7 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     where = f"server {settings.dev_guild_id}" if settings.dev_guild_id else "every server"
     print(
         f"bananabot: the settings are valid (providers: {', '.join(providers)}; "
-        f"database: {settings.database_path}; commands sync to {where})"
+        f"database: {settings.database_shown}; commands sync to {where})"
     )
     if not args.online:
         return 0
@@ -216,22 +231,22 @@ async def _check_key(registry: ProviderRegistry, provider_id: str) -> tuple[bool
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     """The ledger's invariants, one line on stdout (0) or stderr (1); 2 when there is no
     database to check. Reads only: the schema is not migrated."""
-    path = settings.database_path
-    if not path.is_file():
+    path = settings.database_shown
+    if settings.database_path is not None and not settings.database_path.is_file():
         return fail(f"no database at {path} (DATABASE_URL)")
-    return asyncio.run(_check_ledger(path))
+    return asyncio.run(_check_ledger(settings.database, path))
 
 
-async def _check_ledger(path: Path) -> int:
+async def _check_ledger(target: Path | str, path: str) -> int:
     try:
-        db = await Database.open(path, migrate=False)
+        db = await Database.open(target, migrate=False)
         try:
             problems = await consistency_problems(db)
             (entries,) = await db.fetchone("SELECT COUNT(*) FROM ledger")
             (jobs,) = await db.fetchone("SELECT COUNT(*) FROM jobs")
         finally:
             await db.close()
-    except sqlite3.Error as exc:
+    except (*DATABASE_ERRORS, OSError) as exc:
         return fail(f"cannot check {path}: {exc}")
     if problems:
         return fail(
@@ -244,14 +259,14 @@ async def _check_ledger(path: Path) -> int:
 
 
 def _export_usage(args: argparse.Namespace, settings: Settings) -> int:
-    path = settings.database_path
-    if not path.is_file():
+    path = settings.database_shown
+    if settings.database_path is not None and not settings.database_path.is_file():
         return fail(f"no database at {path} (DATABASE_URL)")
     if args.since and args.until and args.since > args.until:
         return fail(f"--since {args.since} is after --until {args.until}")
     try:
-        written = asyncio.run(_export(path, args, settings))
-    except sqlite3.Error as exc:
+        written = asyncio.run(_export(settings.database, args, settings))
+    except (*DATABASE_ERRORS, OSError) as exc:
         return fail(f"cannot read {path}: {exc}")
     if not written:
         within = " in that range" if args.since or args.until else ""
@@ -259,8 +274,8 @@ def _export_usage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _export(path: Path, args: argparse.Namespace, settings: Settings) -> int:
-    db = await Database.open(path, migrate=False)
+async def _export(target: Path | str, args: argparse.Namespace, settings: Settings) -> int:
+    db = await Database.open(target, migrate=False)
     try:
         rows = usage_rows(
             db,
@@ -277,20 +292,22 @@ async def _export(path: Path, args: argparse.Namespace, settings: Settings) -> i
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    path = settings.database_path
+    if args.source or args.target:
+        return _copy(args)
+    path = settings.database_shown
     try:
-        applied, version = asyncio.run(_apply_migrations(path))
+        applied, version = asyncio.run(_apply_migrations(settings.database))
     except SchemaTooNew as exc:
         return fail(str(exc))
-    except (sqlite3.Error, OSError) as exc:
+    except (*DATABASE_ERRORS, OSError) as exc:
         return fail(f"cannot migrate {path}: {exc}")
     done = f"applied {', '.join(f'{v:04d}' for v in applied)}" if applied else "nothing to apply"
     print(f"bananabot: the database {path} is at schema version {version} ({done})")
     return 0
 
 
-async def _apply_migrations(path: Path) -> tuple[list[int], int]:
-    db = await Database.open(path, migrate=False)
+async def _apply_migrations(target: Path | str) -> tuple[list[int], int]:
+    db = await Database.open(target, migrate=False)
     try:
         applied = await db.migrate()
         return applied, await db.schema_version()
@@ -298,8 +315,48 @@ async def _apply_migrations(path: Path) -> tuple[list[int], int]:
         await db.close()
 
 
+def _copy(args: argparse.Namespace) -> int:
+    if not (args.source and args.target):
+        return fail("migrate copies a database with both --from URL and --to URL")
+    source, target = args.source, args.target
+    if not is_postgres_url(source) and not sqlite_path(source).is_file():
+        return fail(f"no database at {shown(source)} (--from)")
+    if shown(source) == shown(target):
+        return fail("--from and --to name the same database")
+    try:
+        copied = asyncio.run(_copy_rows(source, target))
+    except (CopyRefused, SchemaTooNew) as exc:
+        return fail(str(exc))
+    except (*DATABASE_ERRORS, OSError) as exc:
+        return fail(f"cannot copy {shown(source)} to {shown(target)}: {exc}")
+    tables = ", ".join(f"{table} {rows}" for table, rows in copied.tables.items())
+    print(
+        f"bananabot: copied {shown(source)} to {shown(target)} at schema version "
+        f"{copied.schema_version} ({copied.rows} rows: {tables}); set DATABASE_URL to the "
+        "new database and start the bot"
+    )
+    return 0
+
+
+async def _copy_rows(source: str, target: str) -> Copied:
+    src = await Database.open(source, migrate=False)
+    try:
+        dst = await Database.open(target)  # the schema is created there
+        try:
+            return await copy_database(src, dst)
+        finally:
+            await dst.close()
+    finally:
+        await src.close()
+
+
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     source = settings.database_path
+    if source is None:
+        return fail(
+            "bananabot backup copies a SQLite database; back up PostgreSQL with pg_dump "
+            "(docs/operating.md, section 6)"
+        )
     try:
         result = backup(source, args.path, overwrite=args.force)
     except BackupError as exc:

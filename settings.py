@@ -7,11 +7,13 @@ line on stderr and exit code 2. Secrets are kept out of ``repr`` so they cannot 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from db.database import POSTGRES_SCHEMES, shown
 from errors import BotError
 from providers.base import ProviderConfig
 
@@ -39,7 +41,7 @@ class Secret(str):
 @dataclass(frozen=True)
 class Settings:
     discord_token: Secret | None
-    database_path: Path
+    database_path: Path | None  # the SQLite file; None on PostgreSQL
     dev_guild_id: int | None
     log_level: str
     providers: dict[str, ProviderConfig]  # enabled HTTP providers only
@@ -65,6 +67,25 @@ class Settings:
     # /healthz and /metrics (METRICS_LISTEN); None: no listener
     metrics_host: str | None = None
     metrics_port: int | None = None
+    database_url: Secret | None = None  # DATABASE_URL=postgresql://…; None on SQLite
+    # Sharding (SHARD_COUNT, SHARD_IDS): None runs one gateway connection, as a bot in fewer
+    # than 2,500 servers may; else an AutoShardedBot over ``shard_ids`` of ``shard_count``.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None  # None: every shard of shard_count
+    sync_commands: bool = True  # SYNC_COMMANDS: this process syncs the slash commands
+
+    @property
+    def database(self) -> Path | str:
+        """What Database.open takes."""
+        if self.database_url is not None:
+            return self.database_url
+        assert self.database_path is not None
+        return self.database_path
+
+    @property
+    def database_shown(self) -> str:
+        """The database as logs and messages name it: never with its password."""
+        return shown(self.database)
 
     def credit_rate(self, provider_id: str) -> float:
         if provider_id == "sandbox":
@@ -174,16 +195,59 @@ def _trusted_origins(
     return tuple(dict.fromkeys(origins))
 
 
-def _database_path(raw: str | None) -> Path:
+def _sharding(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    count = _int(env, "SHARD_COUNT", None, minimum=1)
+    raw = _get(env, "SHARD_IDS")
+    if raw is None:
+        return count, None
+    if count is None:
+        raise ConfigError(
+            "SHARD_IDS", "needs SHARD_COUNT, the number of shards across all processes"
+        )
+    ids: list[int] = []
+    for part in raw.split(","):
+        text = part.strip()
+        if not text.isdigit() or int(text) >= count:
+            raise ConfigError(
+                "SHARD_IDS",
+                f"must be comma-separated shard numbers from 0 to {count - 1} "
+                f"(SHARD_COUNT is {count}), got {text!r}",
+            )
+        ids.append(int(text))
+    return count, tuple(sorted(set(ids)))
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (_get(env, name) or ("1" if default else "0")).lower()
+    if raw not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(name, f"must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes")
+
+
+def _database(raw: str | None) -> tuple[Path | None, Secret | None]:
+    """(the SQLite file, or None; the PostgreSQL URL, or None). A PostgreSQL URL may carry
+    a password, so it is kept as a Secret and shown only without it."""
     url = raw or "sqlite:///data/bananabot.db"
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ConfigError(
-            "DATABASE_URL",
-            f"must look like sqlite:///data/bananabot.db (relative) or sqlite:////abs/path.db, "
-            f"got {url!r}",
-        )
-    return Path(url[len(prefix) :])
+    if url.startswith(prefix) and len(url) > len(prefix):
+        return Path(url[len(prefix) :]), None
+    if url.startswith(POSTGRES_SCHEMES):
+        try:
+            parts = urlsplit(url)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if port_ok and (parts.hostname or "host=" in parts.query) and parts.path.strip("/"):
+            return None, Secret(url)
+    raise ConfigError(
+        "DATABASE_URL",
+        "must look like sqlite:///data/bananabot.db (relative), sqlite:////abs/path.db or "
+        f"postgresql://user:password@host:5432/bananabot, got {_without_password(url)!r}",
+    )
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url, flags=re.I)
 
 
 def _provider_configs(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
@@ -324,9 +388,15 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         env, (callback_host, callback_port) if callback_url else None
     )
     providers = _provider_configs(env)
+    database_path, database_url = _database(_get(env, "DATABASE_URL"))
+    shard_count, shard_ids = _sharding(env)
     return Settings(
         discord_token=Secret(token) if token else None,
-        database_path=_database_path(_get(env, "DATABASE_URL")),
+        database_path=database_path,
+        database_url=database_url,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        sync_commands=_flag(env, "SYNC_COMMANDS", True),
         dev_guild_id=_int(env, "DEV_GUILD_ID", None, minimum=1),
         log_level=log_level,
         providers=providers,

@@ -6,13 +6,12 @@ Every function that changes money takes the connection of an open transaction, s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from db.database import Database
+from db.database import Connection, Database
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,23 @@ class Sums:
     reserved_allowance: int  # the part of ``reserved`` taken from this period's allowance
 
 
-async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple) -> int:
+async def _scalar(conn: Connection, sql: str, params: tuple) -> int:
     async with conn.execute(sql, params) as cur:
         row = await cur.fetchone()
     return int(row[0] or 0)
+
+
+def _member_key(guild_id: int, user_id: int) -> int:
+    """A signed 64-bit key naming one member's balance (for Connection.hold)."""
+    digest = hashlib.blake2b(f"member:{guild_id}:{user_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def hold_members(conn: Connection, members: Iterable[tuple[int, int]]) -> None:
+    """Keep these (guild, user) balances still until ``conn``'s transaction ends: whoever
+    reads a balance and writes what follows from it (a reservation, a settle, a grant) holds
+    the member first, so another process cannot spend the same credits in between."""
+    await conn.hold(_member_key(guild_id, user_id) for guild_id, user_id in members)
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,7 @@ class Standing:
 
 
 async def standing(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: list[int], period: str
+    conn: Connection, guild_id: int, user_id: int, role_ids: list[int], period: str
 ) -> Standing:
     """A member's allowance settings, ledger sums and running jobs in one trip to the
     database thread."""
@@ -75,13 +87,14 @@ _STANDINGS = (
     " (SELECT amount FROM allowances WHERE guild_id = m.g AND scope = 'guild'"
     "  AND target_id = m.g),"
     " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = m.g AND user_id = m.u"
-    "  AND period = :period),"
+    "  AND period = CAST(:period AS TEXT)),"
     " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = m.g AND user_id = m.u),"
     " (SELECT SUM(o.amount) FROM ledger o WHERE o.guild_id = m.g AND o.user_id = m.u"
     "  AND o.kind = 'reserve' AND NOT EXISTS (SELECT 1 FROM ledger c WHERE c.job_id = o.job_id"
     "  AND c.kind IN ('settle', 'refund'))),"
     " (SELECT SUM(-o.allowance_delta) FROM ledger o WHERE o.guild_id = m.g AND o.user_id = m.u"
-    "  AND o.kind = 'reserve' AND o.period = :period AND NOT EXISTS (SELECT 1 FROM ledger c"
+    "  AND o.kind = 'reserve' AND o.period = CAST(:period AS TEXT)"
+    "  AND NOT EXISTS (SELECT 1 FROM ledger c"
     "  WHERE c.job_id = o.job_id AND c.kind IN ('settle', 'refund'))),"
     " (SELECT COUNT(*) FROM jobs WHERE guild_id = m.g AND user_id = m.u"
     "  AND state NOT IN ('completed', 'failed'))"
@@ -90,7 +103,7 @@ _STANDINGS = (
 
 
 async def standings(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     members: Sequence[tuple[int, int, Sequence[int]]],
     period: str,
 ) -> list[Standing]:
@@ -99,12 +112,17 @@ async def standings(
     params: dict[str, object] = {"period": period}
     member_rows, role_rows = [], []
     for i, (guild_id, user_id, role_ids) in enumerate(members):
-        member_rows.append(f"({i}, :g{i}, :u{i})")
+        # typed, so PostgreSQL knows what the parameters of a VALUES list are
+        member_rows.append(f"({i}, CAST(:g{i} AS BIGINT), CAST(:u{i} AS BIGINT))")
         params[f"g{i}"], params[f"u{i}"] = guild_id, user_id
         for j, role_id in enumerate(role_ids):
-            role_rows.append(f"({i}, :r{i}_{j})")
+            role_rows.append(f"({i}, CAST(:r{i}_{j} AS BIGINT))")
             params[f"r{i}_{j}"] = role_id
-    roles = f"VALUES {', '.join(role_rows)}" if role_rows else "SELECT NULL, NULL WHERE 0"
+    roles = (
+        f"VALUES {', '.join(role_rows)}"
+        if role_rows
+        else "SELECT 0, CAST(NULL AS BIGINT) WHERE 1 = 0"  # no roles: an empty list
+    )
     rows = await conn.execute_fetchall(
         f"WITH m(i, g, u) AS (VALUES {', '.join(member_rows)}), r(i, role) AS ({roles}) "
         + _STANDINGS,
@@ -124,7 +142,7 @@ async def standings(
     ]
 
 
-async def sums(conn: aiosqlite.Connection, guild_id: int, user_id: int, period: str) -> Sums:
+async def sums(conn: Connection, guild_id: int, user_id: int, period: str) -> Sums:
     """What the ledger says about a member for ``period``."""
     return (await standing(conn, guild_id, user_id, [], period)).sums
 
@@ -166,18 +184,18 @@ def entry(
     }
 
 
-async def append(conn: aiosqlite.Connection, **fields: Any) -> None:
+async def append(conn: Connection, **fields: Any) -> None:
     """Write one ledger row (``fields`` are the keywords of ``entry``)."""
     await conn.execute(_INSERT_ENTRY, entry(**fields))
 
 
-async def append_many(conn: aiosqlite.Connection, entries: Sequence[Mapping[str, object]]) -> None:
+async def append_many(conn: Connection, entries: Sequence[Mapping[str, object]]) -> None:
     """Write rows made by ``entry`` in one statement (a batch of reservations)."""
     if entries:
         await conn.executemany(_INSERT_ENTRY, entries)
 
 
-async def reservation(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | None:
+async def reservation(conn: Connection, job_id: str) -> LedgerRow | None:
     async with conn.execute(
         "SELECT * FROM ledger WHERE job_id = ? AND kind = 'reserve'", (job_id,)
     ) as cur:
@@ -185,7 +203,7 @@ async def reservation(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | No
     return _row(row) if row else None
 
 
-async def closing(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | None:
+async def closing(conn: Connection, job_id: str) -> LedgerRow | None:
     """The settle or refund row that closed ``job_id``'s reservation, if any."""
     async with conn.execute(
         "SELECT * FROM ledger WHERE job_id = ? AND kind IN ('settle', 'refund')", (job_id,)
@@ -194,7 +212,7 @@ async def closing(conn: aiosqlite.Connection, job_id: str) -> LedgerRow | None:
     return _row(row) if row else None
 
 
-async def is_closed(conn: aiosqlite.Connection, job_id: str) -> bool:
+async def is_closed(conn: Connection, job_id: str) -> bool:
     return bool(
         await _scalar(
             conn,
@@ -214,7 +232,7 @@ async def history(
     return [_row(r) for r in rows]
 
 
-def _row(row: aiosqlite.Row) -> LedgerRow:
+def _row(row) -> LedgerRow:
     return LedgerRow(
         id=row["id"],
         kind=row["kind"],
@@ -232,6 +250,12 @@ def _row(row: aiosqlite.Row) -> LedgerRow:
 # --- export -------------------------------------------------------------------------------
 
 EXPORT_PAGE = 500  # ledger rows read per statement while exporting
+
+
+def _before(until: float | None) -> tuple[str, tuple[float, ...]]:
+    """The condition for rows written before ``until`` (none when None). Not ``? IS NULL
+    OR …``: PostgreSQL cannot tell the type of a parameter that is only compared with NULL."""
+    return ("", ()) if until is None else (" AND l.created_at < ?", (until,))
 
 
 @dataclass(frozen=True)
@@ -254,14 +278,14 @@ async def guild_entries(
     export neither holds a read open nor keeps the whole ledger in memory."""
     after_id = 0
     while True:
+        cut, cut_params = _before(before)
         rows = await db.fetchall(
             "SELECT l.*, j.provider AS job_provider, j.model AS job_model,"
             " (SELECT a.scope FROM allowances a WHERE a.guild_id = l.guild_id"
             "  AND a.target_id = l.user_id AND a.scope != 'user') AS target_scope"
             " FROM ledger l LEFT JOIN jobs j ON j.id = l.job_id"
-            " WHERE l.guild_id = ? AND l.id > ? AND (? IS NULL OR l.created_at < ?)"
-            " ORDER BY l.id LIMIT ?",
-            (guild_id, after_id, before, before, EXPORT_PAGE),
+            f" WHERE l.guild_id = ? AND l.id > ?{cut} ORDER BY l.id LIMIT ?",
+            (guild_id, after_id, *cut_params, EXPORT_PAGE),
         )
         for row in rows:
             yield GuildEntry(
@@ -280,7 +304,7 @@ async def guild_entries(
 
 
 async def set_allowance(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     scope: str,
     target_id: int,
@@ -320,7 +344,7 @@ async def consistency_problems(db: Database) -> list[str]:
     problems += [f"job {r[0]}: {r[1]} does not balance its reservation" for r in rows]
     rows = await db.fetchall(
         "SELECT j.id, j.charged, c.amount FROM jobs j JOIN ledger c ON c.job_id = j.id "
-        "AND c.kind = 'settle' WHERE j.charged IS NOT c.amount"
+        "AND c.kind = 'settle' WHERE j.charged IS NULL OR j.charged != c.amount"
     )
     problems += [f"job {r[0]} charged {r[1]} but the ledger settled {r[2]}" for r in rows]
     return problems

@@ -103,11 +103,14 @@ async def replace_model_rules(
     """Drop every rule for ``model_id`` (its own and each provider:model_id), then store
     ``enabled`` as the id's rule (None: no rule, so allowed)."""
     async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM guild_models WHERE guild_id = ? AND (model = ? OR "
-            "(instr(model, ':') > 0 AND substr(model, instr(model, ':') + 1) = ?))",
-            (guild_id, model_id, model_id),
+        rules = await conn.execute_fetchall(
+            "SELECT model FROM guild_models WHERE guild_id = ?", (guild_id,)
         )
+        for (model,) in rules:  # the id itself, or provider:id
+            if model == model_id or model.partition(":")[2] == model_id:
+                await conn.execute(
+                    "DELETE FROM guild_models WHERE guild_id = ? AND model = ?", (guild_id, model)
+                )
         if enabled is not None:
             await conn.execute(
                 "INSERT INTO guild_models (guild_id, model, enabled, updated_by, updated_at) "

@@ -31,7 +31,7 @@ async def spending_by_bucket(
     """(bucket index from ``window.since``, model, credits charged), for each pair with any."""
     where, params = window._where("l")
     rows = await db.fetchall(
-        "SELECT CAST((l.created_at - ?) / ? AS INTEGER) AS bucket,"
+        f"SELECT {db.floor_int('(l.created_at - ?) / ?')} AS bucket,"
         " COALESCE(j.model, '?') AS model, SUM(l.amount) AS credits"
         " FROM ledger l LEFT JOIN jobs j ON j.id = l.job_id"
         f" WHERE {where} AND l.kind = 'settle'"

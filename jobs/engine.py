@@ -17,6 +17,13 @@ task. A job with another provider left on its routes (a model several providers 
 there instead, as is one a provider refuses before accepting it (``_move_on``, the rule in
 jobs/failover.py): another account cannot double-charge the member. Every wait has a deadline
 and every retry is bounded.
+
+Work is claimed, not owned by the process that took the command: a job runs in whichever
+process holds its lease (db/jobs.py). A process renews its leases every ``policy.lease_renew``
+and looks for jobs nobody holds — ones released at a clean stop, ones whose process died and
+let the lease lapse — and resumes them where they stopped, exactly as a restart would. Every
+state write is fenced by the lease, so a process frozen past its lease cannot overwrite (or
+charge, or post for) a job another process took over.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
@@ -38,6 +48,7 @@ from jobs.limits import ProviderGate
 from jobs.metrics import Metrics
 from jobs.notifier import Notifier, Undeliverable
 from jobs.policy import (  # also imported from here by the bot and tests
+    CLAIM_BATCH_MAX,
     SLOT_LOOK_SECONDS,
     STOP_POLL_SECONDS,
     UNKNOWN_TYPICAL_SECONDS,
@@ -45,7 +56,7 @@ from jobs.policy import (  # also imported from here by the bot and tests
 )
 from jobs.records import Failure, Job, JobState
 from jobs.replies import ReplyFirst
-from jobs.store import JobStore
+from jobs.store import JobStore, LeaseLost
 from jobs.timebase import Timebase
 from jobs.validation import request_for
 from providers.base import GenerationRequest, ModelSpec, Provider, TaskState, TaskStatus
@@ -77,6 +88,12 @@ def safe_to_resubmit(exc: ProviderError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable and exc.status == 503
 
 
+def process_name() -> str:
+    """A lease owner's name: this host and process, and a random part so a restarted
+    process with the same pid is not taken for the one before it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 class Credits(Protocol):
     """What the engine needs of the credit ledger (quota.service.QuotaService): closing a
     job's reservation inside the transaction that records the job's end. A protocol, so the
@@ -106,10 +123,15 @@ class JobEngine:
         callback_url: Callable[[str, str], str] | None = None,
         fetcher: MediaFetcher | None = None,
         metrics: Metrics | None = None,
+        owner: str | None = None,
     ) -> None:
         self.db = db
         self.metrics = metrics or Metrics()
-        self.jobs = JobStore(db)
+        self.owner = owner or process_name()  # the name this process holds leases under
+        self.jobs = JobStore(db, owner=self.owner)
+        self._leased: set[str] = set()  # jobs whose lease this process holds
+        self._claims: list[tuple[str, asyncio.Future[bool]]] = []  # new jobs to claim
+        self._claimer: asyncio.Task[None] | None = None
         self.quota = quota
         self.providers = providers
         self.notifier = notifier
@@ -129,6 +151,7 @@ class JobEngine:
         self._last_progress: dict[str, float] = {}
         self.replies = ReplyFirst()  # jobs start after the acknowledgements being prepared
         self._sweeper: asyncio.Task[None] | None = None
+        self._lease_keeper: asyncio.Task[None] | None = None
         limits = max_in_flight or {}
         self.gates = {
             pid: ProviderGate(
@@ -156,11 +179,15 @@ class JobEngine:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> int:
-        """Resume every unfinished job; returns how many. From now on interaction tokens
-        past their lifetime are cleared from the database every ``policy.token_sweep``."""
+        """Resume the unfinished jobs no other live process holds; returns how many. From now
+        on interaction tokens past their lifetime are cleared from the database every
+        ``policy.token_sweep``, and leases are renewed and free jobs taken every
+        ``policy.lease_renew``."""
         await self.forget_expired_tokens()
         self._sweeper = asyncio.create_task(self._sweep_tokens(), name="forget-tokens")
-        unfinished = await self.jobs.unfinished()
+        now = self.time.now()
+        unfinished = await self.jobs.claim_at_start(now, now + self.policy.lease_seconds)
+        self._leased.update(job.id for job in unfinished)
         for pid, gate in self.gates.items():
             if gate.window:
                 for when in await self.jobs.submitted_since(pid, self.time.now() - gate.window[1]):
@@ -170,8 +197,71 @@ class JobEngine:
                 self.gates[job.provider].occupy(job.id)
         for job in unfinished:
             log.info("job=%s resuming state=%s provider=%s", job.id, job.state.value, job.provider)
-            self._spawn(job)
+            self._spawn(job, leased=True)
+        self._lease_keeper = asyncio.create_task(self._keep_leases(), name="leases")
         return len(unfinished)
+
+    async def _claim(self, job_id: str) -> bool:
+        """Take a new job's lease, together with the other jobs that arrive meanwhile."""
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((job_id, outcome))
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.create_task(self._claim_batches(), name="claims")
+        return await outcome
+
+    async def _claim_batches(self) -> None:
+        while self._claims:
+            batch = self._claims[:CLAIM_BATCH_MAX]
+            del self._claims[: len(batch)]
+            now = self.time.now()
+            try:
+                held = await self.jobs.claim_many(
+                    [job_id for job_id, _ in batch], now, now + self.policy.lease_seconds
+                )
+            except Exception as exc:
+                for _, outcome in batch:
+                    if not outcome.done():
+                        outcome.set_exception(exc)
+                continue
+            for job_id, outcome in batch:
+                if not outcome.done():
+                    outcome.set_result(job_id in held)
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await self.time.sleep(self.policy.lease_renew)
+            try:
+                await self.tend_leases()
+            except Exception:
+                log.warning("renewing or claiming job leases failed", exc_info=True)
+
+    async def tend_leases(self) -> int:
+        """Renew this process's leases, let go of jobs another process took over (this one
+        was frozen past its lease), and take up to ``policy.claim_batch`` jobs nobody holds;
+        returns how many were taken."""
+        now = self.time.now()
+        until = now + self.policy.lease_seconds
+        before = set(self._leased)  # a job claimed while renewing is not judged by it
+        held = await self.jobs.renew(until) if before else set()
+        for job_id in before - held:
+            job, task = self._jobs.get(job_id), self._tasks.get(job_id)
+            self._leased.discard(job_id)
+            if job is not None and task is not None and not job.state.finished:
+                log.warning("job=%s was taken over by another process; leaving it", job_id)
+                task.cancel()
+        if not self._accepting:
+            return 0
+        taken = await self.jobs.claim_free(
+            now, until, limit=self.policy.claim_batch, fresh=now - self.policy.lease_seconds
+        )
+        taken = [job for job in taken if job.id not in self._tasks]
+        self._leased.update(job.id for job in taken)
+        for job in taken:
+            if job.state in (JobState.RUNNING, JobState.DELIVERING) and job.provider in self.gates:
+                self.gates[job.provider].occupy(job.id)
+            log.info("job=%s taking over state=%s", job.id, job.state.value)
+            self._spawn(job, leased=True)
+        return len(taken)
 
     def join_queue(self, job: Job) -> int | None:
         """Give a new job its place in its provider's queue before it starts; its position."""
@@ -194,6 +284,11 @@ class JobEngine:
             return
         self._last_progress[job.id] = self.time.now()  # its card was just shown
         self._spawn(job)
+
+    async def card_lost(self, job: Job) -> None:
+        """The job's card could not be posted: no progress edits (the result still comes as
+        a channel message). Written before the job starts, so without its lease."""
+        await JobStore(self.db).update(job, ack_expires_at=None)
 
     @property
     def accepting(self) -> bool:
@@ -219,6 +314,8 @@ class JobEngine:
         self.begin_stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self._lease_keeper is not None:
+            self._lease_keeper.cancel()
         loop = asyncio.get_running_loop()
         until = loop.time() + self.policy.stop_grace
         while self._answers_in_flight() and loop.time() < until:  # noqa: ASYNC110 - see above
@@ -228,6 +325,13 @@ class JobEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        try:  # another process may take the paused jobs now, not when the leases lapse
+            released = await self.jobs.release()
+            if released:
+                log.info("job leases released count=%d", released)
+        except Exception:
+            log.warning("could not release job leases; they lapse by themselves", exc_info=True)
+        self._leased.clear()
         for follower in self.followers.values():
             await follower.aclose()
         if self._owns_fetcher:
@@ -266,11 +370,15 @@ class JobEngine:
         gate = self.gates.get(job.provider)
         return gate.position(job.id) if gate else None
 
-    def _spawn(self, job: Job) -> None:
+    def _spawn(self, job: Job, *, leased: bool = False) -> None:
+        """Run ``job`` in a task of its own; ``leased``: its lease is held already (else the
+        task takes it first, and leaves the job alone if another process has it)."""
+        if job.id in self._tasks:
+            return  # running here already
         gate = self.gates.get(job.provider)
         if gate is not None and job.state is JobState.QUEUED:
             gate.join(job.id)  # its queue position is known from now on
-        task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+        task = asyncio.create_task(self._run(job, leased=leased), name=f"job-{job.id}")
         self._tasks[job.id] = task
         self._jobs[job.id] = job
 
@@ -319,9 +427,19 @@ class JobEngine:
 
     # --- the state machine -------------------------------------------------------------
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, *, leased: bool = False) -> None:
         gate = self.gates.get(job.provider)
         try:
+            if not leased:
+                try:
+                    held = await self._claim(job.id)
+                except Exception as exc:  # the lease stays free: the next look takes the job
+                    log.warning("job=%s could not be claimed yet: %r", job.id, exc)
+                    return
+                if not held:
+                    log.info("job=%s is run by another process", job.id)
+                    return
+                self._leased.add(job.id)
             while not job.state.finished:
                 # looked up at each step: a job that moves to another provider follows it
                 provider = self.providers.get(job.provider)
@@ -350,6 +468,9 @@ class JobEngine:
         except asyncio.CancelledError:
             log.info("job=%s paused state=%s (will resume on start)", job.id, job.state.value)
             raise
+        except LeaseLost:
+            log.warning("job=%s was taken over by another process; leaving it", job.id)
+            self._leased.discard(job.id)
         except Exception as exc:
             log.exception("job=%s unexpected error state=%s", job.id, job.state.value)
             if job.result_message_id is not None and not job.state.finished:
@@ -363,8 +484,10 @@ class JobEngine:
                 )
             else:
                 self.metrics.forget(job.id)
-            if gate is not None and job.state.finished:
-                await gate.release(job.id)
+            if gate is not None and (job.state.finished or job.id not in self._leased):
+                await gate.release(job.id)  # its slot, or its place in line
+            if job.state.finished:
+                self._leased.discard(job.id)
             self._last_progress.pop(job.id, None)
             if job.state.finished and job.interaction_token is not None:
                 await self._forget_token(job)

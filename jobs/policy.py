@@ -16,6 +16,8 @@ SLOT_LOOK_SECONDS = 1.0  # real seconds between looks at a job waiting for a pro
 # its card's queue position and queue_wait_max are checked this often
 RECOVER_SECONDS = 1.0  # real seconds the status scheduler pauses after an unexpected error
 WINDOW_RECHECK_SECONDS = 5.0  # how often a job waiting on a full window looks again
+CLAIM_BATCH_MAX = 200  # new jobs whose leases are taken in one statement: a burst of commands
+# shares a few transactions instead of taking the database's connections one job each
 
 # -- provider health and routing (jobs/health.py, jobs/routing.py) ---------------------------
 RECENT_SECONDS = 300.0  # requests this old or newer make the error rate and latency shown
@@ -101,6 +103,13 @@ class EnginePolicy:
     video_deadline: float = 30 * 60.0
     token_lifetime: float = 15 * 60.0  # Discord's interaction tokens: never kept longer
     token_sweep: float = 60.0  # how often stored tokens past their lifetime are cleared
+
+    # -- leases: several processes sharing one database (db.jobs) ---------------------------
+    lease_seconds: float = 60.0  # a job whose process stopped renewing is taken over after
+    # this long: the longest a crash delays a job, and far above any pause of a live process
+    lease_renew: float = 15.0  # how often a process renews its leases and looks for free jobs
+    claim_batch: int = 100  # free jobs one process takes at a time, so a process that starts
+    # or looks first does not take every job of a crashed one
 
     def deadline(self, kind: str) -> float:
         """Seconds from submit that a job of ``kind`` ("image" or "video") may take."""

@@ -103,7 +103,7 @@ class JobService:
 
     async def acknowledgement_failed(self, job: Job) -> None:
         """The job's card could not be shown: its progress is not edited onto it."""
-        await self._engine.jobs.update(job, ack_expires_at=None)
+        await self._engine.card_lost(job)
 
     # --- a member's own jobs, read back (/history, /show) ------------------------------------
 

@@ -1,5 +1,5 @@
 """Jobs in the database: a Job becomes a row (its request and media as JSON) and back.
-The SQL is db/jobs.py's."""
+The SQL is db/jobs.py's, leases included."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-import aiosqlite
-
 from db import jobs as stored
-from db.database import Database
+from db.database import Connection, Database
 from jobs.records import Failure, Job, JobState, Route
 from providers.base import GenerationRequest, Media
 
@@ -39,17 +37,27 @@ def _from_row(row: Mapping[str, Any]) -> Job:
     return Job(**values)
 
 
+class LeaseLost(Exception):
+    """Another process holds this job's lease now: this one must leave the job alone."""
+
+
 class JobStore:
-    def __init__(self, db: Database) -> None:
+    """Jobs as records. A store made with an ``owner`` (a running engine's lease name) writes
+    only to jobs whose lease that owner holds, and raises LeaseLost otherwise: a process that
+    was frozen past its lease cannot overwrite the work of the process that took the job
+    over."""
+
+    def __init__(self, db: Database, *, owner: str | None = None) -> None:
         self.db = db
+        self.owner = owner
 
     @staticmethod
-    async def insert(conn: aiosqlite.Connection, job: Job) -> None:
+    async def insert(conn: Connection, job: Job) -> None:
         """Insert inside the caller's transaction (the reservation's)."""
         await stored.insert(conn, _to_row(job))
 
     @staticmethod
-    async def insert_many(conn: aiosqlite.Connection, jobs: list[Job]) -> None:
+    async def insert_many(conn: Connection, jobs: list[Job]) -> None:
         """Insert several jobs in one statement, inside the caller's transaction (a batch of
         reservations)."""
         await stored.insert_many(conn, [_to_row(job) for job in jobs])
@@ -58,14 +66,16 @@ class JobStore:
         row = await stored.get(self.db, job_id)
         return _from_row(row) if row else None
 
-    async def update(
-        self, job: Job, *, conn: aiosqlite.Connection | None = None, **changes: Any
-    ) -> Job:
+    async def update(self, job: Job, *, conn: Connection | None = None, **changes: Any) -> Job:
         """Persist some fields of ``job``, inside ``conn``'s transaction when given, then apply
         them to the object: what the object says is never ahead of the database (a stop
         that waits for a state to change can trust it)."""
         row = _to_row(dataclasses.replace(job, **changes))
-        await stored.update(self.db, job.id, {name: row[name] for name in changes}, conn=conn)
+        written = await stored.update(
+            self.db, job.id, {name: row[name] for name in changes}, conn=conn, owner=self.owner
+        )
+        if self.owner is not None and written == 0:
+            raise LeaseLost(f"job {job.id} is leased to another process")
         for name, value in changes.items():
             setattr(job, name, value)
         return job
@@ -105,3 +115,45 @@ class JobStore:
     async def submitted_since(self, provider: str, since: float) -> list[float]:
         """Submit times of a provider's jobs since ``since`` (for generation windows)."""
         return await stored.submitted_since(self.db, provider, since)
+
+    # --- leases (db/jobs.py) ------------------------------------------------------------
+
+    def _owner(self) -> str:
+        assert self.owner is not None, "leases need a JobStore made with an owner"
+        return self.owner
+
+    async def claim(self, job_id: str, now: float, until: float) -> bool:
+        """Take (or keep) one job's lease, unless a live lease of another process holds it."""
+        return job_id in await self.claim_many([job_id], now, until)
+
+    async def claim_many(self, job_ids: list[str], now: float, until: float) -> set[str]:
+        return await stored.claim(self.db, self._owner(), job_ids, now, until)
+
+    async def claim_free(
+        self, now: float, until: float, *, limit: int, fresh: float | None = None
+    ) -> list[Job]:
+        """See db.jobs.claim_free; ``fresh`` None: no job is too new."""
+        rows = await stored.claim_free(
+            self.db, self._owner(), now, until, limit=limit, fresh=now if fresh is None else fresh
+        )
+        return sorted((_from_row(r) for r in rows), key=lambda job: job.created_at)
+
+    async def claim_at_start(self, now: float, until: float) -> list[Job]:
+        """What a starting process resumes. On a database one process uses at a time
+        (SQLite) that is every unfinished job, leases left by the previous run included; on a
+        shared one, the jobs no live process holds."""
+        if not self.db.shared:
+            await stored.claim_all(self.db, self._owner(), until)
+            return await self.unfinished()
+        found: list[Job] = []
+        while batch := await self.claim_free(now, until, limit=500):
+            found += batch
+        return found
+
+    async def renew(self, until: float) -> set[str]:
+        """Extend every lease this owner holds on an unfinished job; the ids still held."""
+        return await stored.renew(self.db, self._owner(), until)
+
+    async def release(self, job_ids: list[str] | None = None) -> int:
+        """Give up leases so another process may take the jobs at once."""
+        return await stored.release(self.db, self._owner(), job_ids)

@@ -193,6 +193,8 @@ class QuotaService:
         added to what its member's later reservations see, then the jobs and ledger rows
         written together. Three statements, whatever the batch's size."""
         period = self._period_at(now)
+        # another process (PostgreSQL) waits here for these members, never reads past us
+        await ledger.hold_members(conn, {(p.job.guild_id, p.job.user_id) for p in batch})
         standings = await ledger.standings(
             conn, [(p.job.guild_id, p.job.user_id, p.roles) for p in batch], period
         )
@@ -253,6 +255,7 @@ class QuotaService:
         if conn is None:
             async with self.db.transaction() as conn:
                 return await self.settle(job, charged, conn=conn)
+        await ledger.hold_members(conn, [(job.guild_id, job.user_id)])
         reserve = await ledger.reservation(conn, job.id)
         if reserve is None:
             raise LookupError(f"job {job.id} has no reservation")
@@ -292,6 +295,7 @@ class QuotaService:
         if conn is None:
             async with self.db.transaction() as conn:
                 return await self.refund(job, reason, conn=conn)
+        await ledger.hold_members(conn, [(job.guild_id, job.user_id)])
         reserve = await ledger.reservation(conn, job.id)
         if reserve is None or await ledger.is_closed(conn, job.id):
             return False
@@ -329,6 +333,7 @@ class QuotaService:
         if amount == 0:
             raise ValueError("a grant of 0 credits changes nothing")
         async with self.db.transaction() as conn:
+            await ledger.hold_members(conn, [(guild_id, user_id)])
             now = self.clock()
             period = self._period_at(now)
             bonus = (await ledger.sums(conn, guild_id, user_id, period)).bonus
@@ -424,6 +429,7 @@ class QuotaService:
         credits are untouched. A reset with nothing to clear still leaves its row (amount 0).
         """
         async with self.db.transaction() as conn:
+            await ledger.hold_members(conn, [(guild_id, user_id)])
             now = self.clock()
             period = self._period_at(now)
             sums = await ledger.sums(conn, guild_id, user_id, period)

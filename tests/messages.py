@@ -32,13 +32,16 @@ HOLE = "\x00"  # where a value is filled in at run time
 
 # The operator's errors, worded where they are raised (errors.Audience.OPERATOR). A member's
 # refusal carries facts, never a sentence: UserFacingError takes keywords only.
-ERROR_CLASSES = frozenset({"ConfigError", "StartupError", "SchemaTooNew", "BackupError"})
+ERROR_CLASSES = frozenset(
+    {"ConfigError", "StartupError", "SchemaTooNew", "BackupError", "CopyRefused"}
+)
 MESSAGE_MODULES = "presentation/sentences/"  # every module of the package but _words.py
 NOT_MESSAGES = ("presentation/sentences/_words.py",)  # which function words which error
 # (file, enclosing function, argument as written) -> the function that builds the sentence
 FORWARDS = {
     ("cli.py", "_migrate", "str(exc)"): "SchemaTooNew",
     ("cli.py", "_backup", "str(exc)"): "backup",
+    ("cli.py", "_copy", "str(exc)"): "copy_database",
 }
 CLI_LINES = frozenset({"fail", "error"})  # cli.py: fail(...) and log.error(...)
 

@@ -28,8 +28,8 @@ FORBIDDEN = {  # package -> what it never imports (shared/STYLE.md, "Dependency 
     # the error family's root, below every layer that raises (errors.py's docstring)
     "errors": {"cogs", "presentation", "quota", "jobs", "providers", "db", "bot", "cli"},
     "jobs": {"cogs", "presentation", "discord"},
-    "cogs": {"db", "aiosqlite", "httpx"},
-    "presentation": {"db", "aiosqlite", "httpx"},
+    "cogs": {"db", "aiosqlite", "asyncpg", "httpx"},
+    "presentation": {"db", "aiosqlite", "asyncpg", "httpx"},
 }
 # What cogs/ and presentation/ may use of jobs/: its records and facade, never the engine's
 # internals (its store, queues, clock, policy, downloads, listeners).

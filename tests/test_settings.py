@@ -22,6 +22,40 @@ def test_defaults_without_providers():
     assert settings.max_jobs_per_user == 2
     assert settings.providers == {}
     assert settings.sandbox is False
+    assert (settings.shard_count, settings.shard_ids, settings.sync_commands) == (None, None, True)
+
+
+def test_a_postgresql_url_is_kept_secret_and_shown_without_its_password():
+    url = "postgresql://bot:pa55word@db.internal:5432/bananabot"
+    settings = load_settings({"DATABASE_URL": url})
+    assert settings.database_path is None and settings.database == url
+    assert settings.database_shown == "postgresql://bot@db.internal:5432/bananabot"
+    assert "pa55word" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://x",  # no database name
+        "postgresql://bot:pa55word@db:99999/bananabot",  # no such port
+        "mysql://bot:pa55word@db/bananabot",
+    ],
+)
+def test_a_malformed_database_url_is_refused_without_showing_its_password(url):
+    with pytest.raises(ConfigError) as err:
+        load_settings({"DATABASE_URL": url})
+    assert err.value.variable == "DATABASE_URL"
+    assert "pa55word" not in str(err.value) and "postgresql://user:password@host" in str(err.value)
+
+
+def test_sharding_settings():
+    settings = load_settings({"SHARD_COUNT": "4", "SHARD_IDS": "3, 1", "SYNC_COMMANDS": "0"})
+    assert (settings.shard_count, settings.shard_ids, settings.sync_commands) == (4, (1, 3), False)
+    assert load_settings({"SHARD_COUNT": "2"}).shard_ids is None  # every shard in this process
+    for env in ({"SHARD_IDS": "0"}, {"SHARD_COUNT": "2", "SHARD_IDS": "2"}, {"SHARD_COUNT": "0"}):
+        with pytest.raises(ConfigError) as err:
+            load_settings(env)
+        assert err.value.variable in env
 
 
 def test_provider_enabled_exactly_when_key_set():
@@ -73,6 +107,7 @@ def test_nanobanana_needs_a_base_url():
         ({"QUOTA_DEFAULT_CREDITS": "lots"}, "QUOTA_DEFAULT_CREDITS"),
         ({"MAX_JOBS_PER_USER": "0"}, "MAX_JOBS_PER_USER"),
         ({"DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+        ({"SYNC_COMMANDS": "maybe"}, "SYNC_COMMANDS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DEV_GUILD_ID": "abc"}, "DEV_GUILD_ID"),
         ({"MODERATOR_ROLE_IDS": "12,mods"}, "MODERATOR_ROLE_IDS"),

@@ -67,6 +67,68 @@ async def test_a_database_from_a_newer_bananabot_is_refused_and_left_untouched(t
     assert path.read_bytes() == before
 
 
+def test_every_migration_exists_in_both_dialects():
+    """A version is one common file, or a .sqlite.sql/.postgres.sql pair: never one half."""
+    sqlite, postgres = _migrations("sqlite"), _migrations("postgres")
+    assert [(v, name) for v, name, _ in sqlite] == [(v, name) for v, name, _ in postgres]
+    assert [v for v, _, _ in sqlite] == list(range(1, latest_version() + 1))
+
+
+async def _columns(db: Database, table: str) -> list[str]:
+    if db.dialect == "sqlite":
+        return [r["name"] for r in await db.fetchall(f"PRAGMA table_info({table})")]
+    rows = await db.fetchall(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema() ORDER BY ordinal_position",
+        (table,),
+    )
+    return [r[0] for r in rows]
+
+
+async def test_both_backends_end_with_the_same_tables_and_columns(database_target, tmp_path):
+    db = await Database.open(database_target)
+    reference = await Database.open(tmp_path / "reference.db")  # SQLite
+    try:
+        assert await db.schema_version() == latest_version()
+        assert await db.tables() == await reference.tables()
+        for table in await reference.tables():
+            assert await _columns(db, table) == await _columns(reference, table), table
+    finally:
+        await db.close()
+        await reference.close()
+
+
+async def test_a_newer_schema_is_refused_on_either_backend(database_target):
+    db = await Database.open(database_target)
+    newer = latest_version() + 1
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO schema_migrations VALUES (?, '9999_from_the_future.sql', 0)", (newer,)
+        )
+    await db.close()
+    with pytest.raises(SchemaTooNew) as refused:
+        await Database.open(database_target)
+    assert refused.value.found == newer
+    assert "password" not in str(refused.value)
+
+
+async def test_discord_ids_and_times_keep_every_digit(database_target):
+    """Snowflakes need 64 bits and timestamps a double: a 4-byte column would lose them."""
+    db = await Database.open(database_target)
+    try:
+        snowflake, when = 1_234_567_890_123_456_789, 1_767_225_600.123456
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO guild_settings (guild_id, log_channel_id, updated_at)"
+                " VALUES (?, ?, ?)",
+                (snowflake, snowflake - 1, when),
+            )
+        row = await db.fetchone("SELECT guild_id, log_channel_id, updated_at FROM guild_settings")
+        assert (row[0], row[1], row[2]) == (snowflake, snowflake - 1, when)
+    finally:
+        await db.close()
+
+
 def test_each_schema_version_is_one_migration():
     """Two branches that each add "the next" migration must not both land as one version:
     the second would never run on a database the first had migrated."""

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from db.database import Database
+from db.database import INTEGRITY_ERRORS, Database
 
 JOB = (
     "INSERT INTO jobs (id, guild_id, channel_id, user_id, command, kind, provider, model,"
@@ -20,7 +18,14 @@ ORPHAN_LEDGER_ROW = (
 
 
 @pytest.fixture
-async def db(tmp_path):
+async def db(database_target):
+    database = await Database.open(database_target)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path):
     database = await Database.open(tmp_path / "bot.db")
     yield database
     await database.close()
@@ -30,10 +35,11 @@ async def count(db: Database, table: str) -> int:
     return (await db.fetchone(f"SELECT COUNT(*) FROM {table}"))[0]
 
 
-async def test_a_failed_commit_rolls_back_and_the_connection_stays_usable(db):
+async def test_a_failed_commit_rolls_back_and_the_connection_stays_usable(sqlite_db):
     # A deferred foreign key is checked at COMMIT: the commit itself fails, and SQLite
     # leaves the transaction open unless the bot rolls it back.
-    with pytest.raises(sqlite3.IntegrityError):
+    db = sqlite_db
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as conn:
             await conn.execute("PRAGMA defer_foreign_keys = ON")
             await conn.execute(JOB, ("kept-out",))
@@ -58,9 +64,11 @@ async def test_an_error_in_the_body_rolls_back(db):
 
 
 async def test_a_constraint_failing_in_the_body_rolls_back_the_earlier_statements(db):
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as conn:
             await conn.execute(JOB, ("first",))
             await conn.execute(ORPHAN_LEDGER_ROW)  # immediate foreign key: fails here
     assert await count(db, "jobs") == 0
-    assert not db.conn.in_transaction
+    async with db.transaction() as conn:  # and the next transaction is a new one
+        await conn.execute(JOB, ("next",))
+    assert await count(db, "jobs") == 1

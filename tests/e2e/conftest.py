@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import BananaBot
+from bot import BananaBot, make_bot
 from jobs.download import MediaFetcher
 from jobs.engine import EnginePolicy
 from jobs.timebase import FastTimebase
@@ -66,7 +66,7 @@ class World:
         policy = EnginePolicy(
             poll_min=1.0, progress_interval=2.0, backoff_base=0.5, stop_grace=stop_grace
         )
-        bot = BananaBot(
+        bot = make_bot(
             self.settings(**overrides),
             timebase=FastTimebase(speed),
             engine_policy=policy,

@@ -27,7 +27,7 @@ async def store_job(bot, *, state: JobState, provider: str, model: str, cost: in
         updated_at=now,
     )
     await bot.quota.reserve_job(job)
-    await bot.engine.jobs.update(job, state=state)
+    await JobStore(bot.db).update(job, state=state)  # as the previous process left it
     return job
 
 

@@ -165,7 +165,7 @@ async def test_a_job_caught_mid_submit_moves_to_the_provider_left_instead_of_a_r
             bot, state=JobState.SUBMITTING, provider="nanobanana", model="nano-banana", cost=1
         )
         routes = (Route("nanobanana", 1), Route("nananobanana", 1))
-        await bot.engine.jobs.update(job, routes=routes)
+        await JobStore(bot.db).update(job, routes=routes)  # as the crashed process left it
     async with world.bot() as bot:
         result, stored = await delivered_job(world, bot)
         assert result.files

@@ -101,6 +101,22 @@ class Session:
     events: list[dict[str, Any]] = field(default_factory=list)
     conn: Connection | None = None
 
+    def serves(self, guild_id: int | None) -> bool:
+        """Discord's sharding formula: a shard [id, count] gets the events of the guilds with
+        (guild_id >> 22) % count == id; events of no guild (DMs) go to shard 0."""
+        if self.shard is None:
+            return True
+        shard_id, count = int(self.shard[0]), int(self.shard[1])
+        return (0 if guild_id is None else (guild_id >> 22) % count) == shard_id
+
+
+def event_guild(event: str, data: dict[str, Any]) -> int | None:
+    """The guild a dispatch belongs to (None: no guild)."""
+    found = data.get("guild_id")
+    if found is None and event.startswith("GUILD_") and "id" in data:
+        found = data["id"]
+    return int(found) if found is not None else None
+
 
 class Gateway:
     """All gateway state of one emulator; see ``FakeDiscord.gateway``."""
@@ -219,6 +235,8 @@ class Gateway:
         )
         await self._dispatch_to(session, "READY", ready)
         for guild in self.world.guilds.values():
+            if not session.serves(guild.id):
+                continue
             if guild.available:
                 data = guild_payload(self.world, guild, gateway=True)
             else:
@@ -286,8 +304,11 @@ class Gateway:
         mentions the bot, as Discord does for other users' messages.
         """
         sent = 0
+        guild_id = event_guild(event, data)
         for session in list(self.sessions.values()):
             if intent and not session.intents & intent:
+                continue
+            if not session.serves(guild_id):
                 continue
             payload = data
             if content_gated and not session.intents & MESSAGE_CONTENT:

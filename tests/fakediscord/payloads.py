@@ -190,7 +190,11 @@ def ready_payload(
     payload: dict[str, Any] = {
         "v": 10,
         "user": me,
-        "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+        "guilds": [
+            {"id": str(g), "unavailable": True}
+            for g in world.guilds
+            if shard is None or (g >> 22) % int(shard[1]) == int(shard[0])
+        ],
         "session_id": session_id,
         "session_type": "normal",
         "resume_gateway_url": resume_url,

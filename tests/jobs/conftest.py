@@ -159,11 +159,12 @@ class RecordingNotifier:
 
 
 class Harness:
-    """One bot process's worth of engine pieces over one database file. ``restart()`` throws
-    the process away (engine stopped, database closed, adapters closed) and builds a new one
-    over the same file, as a crash-and-restart would."""
+    """One bot process's worth of engine pieces over one database (a SQLite file, or a
+    PostgreSQL URL). ``restart()`` throws the process away (engine stopped, database closed,
+    adapters closed) and builds a new one over the same database, as a crash-and-restart
+    would."""
 
-    def __init__(self, path: Path, timebase: RecordingTimebase) -> None:
+    def __init__(self, path: Path | str, timebase: RecordingTimebase) -> None:
         self.path = path
         self.time = timebase
         self.notifier = RecordingNotifier()
@@ -343,8 +344,8 @@ def timebase(request: pytest.FixtureRequest) -> RecordingTimebase:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path, timebase: RecordingTimebase) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path / "bananabot.db", timebase)
+async def harness(database_target, timebase: RecordingTimebase) -> AsyncIterator[Harness]:
+    h = Harness(database_target, timebase)
     await h.open()
     try:
         yield h

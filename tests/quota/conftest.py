@@ -7,8 +7,8 @@ from tests.quota.helpers import Clock, make_service
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "quota.db")
+async def db(database_target):
+    database = await Database.open(database_target)
     yield database
     await database.close()
 

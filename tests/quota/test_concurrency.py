@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
@@ -70,12 +69,12 @@ async def test_concurrent_reservations_one_connection(db, clock):
 
 
 @pytest.mark.usefixtures("slow_reads")
-async def test_concurrent_reservations_two_connections(tmp_path, clock):
-    """Two Database objects on one file stand for two processes: only BEGIN IMMEDIATE keeps
-    them apart (each object's asyncio lock knows nothing of the other)."""
-    path = tmp_path / "shared.db"
-    first = await Database.open(path)
-    second = await Database.open(path)
+async def test_concurrent_reservations_two_connections(database_target, clock):
+    """Two Database objects on one database stand for two processes: only the database keeps
+    them apart (each object's asyncio lock knows nothing of the other): BEGIN IMMEDIATE on
+    SQLite, the member's lock on PostgreSQL."""
+    first = await Database.open(database_target)
+    second = await Database.open(database_target)
     try:
         services = [make_service(db, clock, default_credits=50) for db in (first, second)]
         jobs = [make_job(cost=7) for _ in range(20)]
@@ -98,9 +97,8 @@ async def test_concurrent_reservations_two_connections(tmp_path, clock):
 
 @pytest.mark.parametrize("connections", [1, 2])
 @pytest.mark.usefixtures("slow_reads")
-async def test_max_jobs_per_user(tmp_path, clock, connections):
-    path = tmp_path / "jobs.db"
-    dbs = [await Database.open(path) for _ in range(connections)]
+async def test_max_jobs_per_user(database_target, clock, connections):
+    dbs = [await Database.open(database_target) for _ in range(connections)]
     try:
         services = [
             make_service(db, clock, default_credits=1000, max_jobs_per_user=2) for db in dbs
@@ -208,13 +206,13 @@ async def test_a_database_error_fails_its_batch_and_writes_nothing(db, clock, mo
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise sqlite3.OperationalError("disk I/O error")
+            raise OSError("disk I/O error")
         return await real_append(*args, **kwargs)
 
     monkeypatch.setattr(service_module.ledger, "append_many", append_fails_once)
     jobs = [make_job(user_id=200 + i, cost=1) for i in range(5)]
     results = await asyncio.gather(*(quota.reserve_job(j) for j in jobs), return_exceptions=True)
-    assert all(isinstance(r, sqlite3.OperationalError) for r in results)
+    assert all(isinstance(r, OSError) for r in results)
     assert await job_count(db) == 0 and await ledger_rows(db) == []
 
     after = await quota.reserve_job(make_job(user_id=300, cost=1))  # the next batch is fine

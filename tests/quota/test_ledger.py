@@ -1,12 +1,11 @@
-"""Settle, refund, grants, resets and history against a real SQLite file."""
+"""Settle, refund, grants, resets and history against a real database (each backend)."""
 
 from __future__ import annotations
-
-import sqlite3
 
 import pytest
 
 from db import ledger
+from db.database import DATABASE_ERRORS
 from jobs.store import JobStore
 from tests.quota.helpers import ledger_rows, make_job, refund_job, settle_job
 
@@ -105,10 +104,10 @@ async def test_reservation_and_give_back_order(
 
 async def test_ledger_is_append_only(db, quota):
     await _reserve(quota, 5)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(DATABASE_ERRORS, match="append-only"):
         async with db.transaction() as conn:
             await conn.execute("UPDATE ledger SET amount = 0")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(DATABASE_ERRORS, match="append-only"):
         async with db.transaction() as conn:
             await conn.execute("DELETE FROM ledger")
     assert [r["amount"] for r in await ledger_rows(db)] == [5]

@@ -9,7 +9,6 @@ than was available, idempotent repeats write nothing, and the ledger passes
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from db import ledger
 from db.database import Database
 from jobs.errors import InsufficientCredits, TooManyJobs
 from quota.periods import PERIODS
+from tests.databases import fresh_database
 from tests.quota.helpers import Clock, make_job, make_service, refund_job, settle_job
 
 MEMBERS = [(1, 10), (1, 11), (2, 10)]  # the same user in two servers, and a neighbour
@@ -105,19 +105,29 @@ ops = st.sampled_from(WEIGHTED).flatmap(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    # ``backend`` is a plain string: sharing it between examples is what is wanted
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     period=st.sampled_from(PERIODS),
     start=st.sampled_from(STARTS),
     steps=st.lists(ops, min_size=15, max_size=35),
 )
-def test_random_operations_match_the_model(period, start, steps):
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(_run(Path(tmp) / "quota.db", period, start, steps))
+def test_random_operations_match_the_model(backend, tmp_path_factory, period, start, steps):
+    folder = tmp_path_factory.mktemp("quota")
+    asyncio.run(_run(backend, folder, period, start, steps))
 
 
-async def _run(path: Path, period: str, start: float, steps: list) -> None:
-    db = await Database.open(path)
+async def _run(backend: str, folder: Path, period: str, start: float, steps: list) -> None:
+    async with fresh_database(backend, folder) as target:
+        await _run_on(target, period, start, steps)
+
+
+async def _run_on(target: Path | str, period: str, start: float, steps: list) -> None:
+    db = await Database.open(target)
     try:
         clock = Clock(start)
         quota = make_service(

@@ -107,8 +107,8 @@ def test_unknown_model_lists_only_the_models_the_server_allows():
     )
 
 
-async def test_changes_are_stored_and_never_served_stale(tmp_path):
-    db = await Database.open(tmp_path / "bot.db")
+async def test_changes_are_stored_and_never_served_stale(database_target):
+    db = await Database.open(database_target)
     try:
         service = ServerSettings(db, clock=lambda: 100.0)
         known = list(ProviderRegistry([SandboxProvider()]).models(Kind.IMAGE))
