@@ -619,12 +619,12 @@ class JobEngine:
             request = self._request_at(candidate.provider, job, spec)
             if request is not None:
                 break
-            routes = failover.refuse(routes, candidate.provider, "no longer offers this")
+            routes = failover.refuse(routes, candidate.provider, failover.GONE)
         else:  # it stays here: retried or failed as before (the failure names each one tried)
             if routes != job.routes:
                 await self.jobs.update(job, routes=routes)
             return False
-        routes = failover.refuse(routes, job.provider, failover.refusal_words(exc))
+        routes = failover.refuse(routes, job.provider, failover.refusal_code(exc))
         refused_outright = RateLimited | AuthError | OutOfProviderCredits
         created_nothing = safe_to_resubmit(exc) or isinstance(exc, refused_outright)
         if claimed is not None and created_nothing:
@@ -680,7 +680,7 @@ class JobEngine:
         tried when the job had several, else what this one said."""
         tried = [r for r in job.routes if r.refused is not None or r.provider == job.provider]
         if len(tried) > 1 and failover.moves_job(exc, math.inf):
-            why = failover.refusal_words(exc)
+            why = failover.refusal_code(exc)
             return failures.no_provider_left(job, [(r.provider, r.refused or why) for r in tried])
         if isinstance(exc, OutcomeUnknown):
             return failures.outcome_unknown(job)

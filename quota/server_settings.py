@@ -25,16 +25,17 @@ from db.database import Database
 from jobs.errors import InvalidRequest, NotAllowed
 from jobs.ttlcache import TTLCache
 from providers.base import ModelSpec
+from quota.tunables import (
+    CACHE_SECONDS,
+    CACHE_SERVERS,
+    COST_PREVIEW_MAX,
+    PHRASE_MAX,
+    PHRASES_MAX,
+    REFRESH_AHEAD,
+)
 
 log = logging.getLogger(__name__)
 
-CACHE_SECONDS = 60.0  # how stale another process's change may be seen
-CACHE_SERVERS = 4096  # servers whose rules are kept in memory at once
-REFRESH_AHEAD = 0.5  # rules older than this share of CACHE_SECONDS are read again in the
-# background when used, so commands in steady use never wait for them to expire
-PHRASE_MAX = 100  # characters in one blocked phrase
-PHRASES_MAX = 200  # blocked phrases per server
-COST_PREVIEW_MAX = 1_000_000
 COMMAND_KINDS = ("image", "video", "animate")
 
 

@@ -22,11 +22,9 @@ from jobs.errors import InsufficientCredits, TooManyJobs, UserFacingError
 from jobs.records import Job
 from jobs.store import JobStore
 from quota.periods import PERIODS, period_end, period_key
+from quota.tunables import RESERVE_BATCH_MAX
 
 log = logging.getLogger(__name__)
-
-RESERVE_BATCH_MAX = 200  # reservations written in one transaction at most: a burst of commands
-# shares commits, yet one batch holds the write lock for tens of milliseconds at most
 
 
 @dataclass(frozen=True)
