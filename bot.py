@@ -233,6 +233,7 @@ class BananaBot(commands.Bot):
             health=self.health,
             offered=lambda spec: self.registry.models(spec.kind),
             price=lambda provider, request: self.pricer.price(provider, request),
+            prefetch=lambda provider, request: self.pricer.prefetch(provider, request),
         )
         self.provider_status = StatusService(
             self.jobs.live_states, self.health, self.registry.providers
@@ -376,6 +377,8 @@ class BananaBot(commands.Bot):
             len(self.guilds),
             f" shards={','.join(map(str, shards))}/{self.shard_count}" if shards else "",
         )
+        for guild in self.guilds:  # the first commands then find each server's rules ready
+            self.server_settings.prefetch(guild.id)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

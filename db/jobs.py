@@ -6,7 +6,7 @@ died) is claimed by another."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from db.database import Connection, Database
@@ -20,6 +20,15 @@ async def insert(conn: Connection, row: Row) -> None:
     names = ", ".join(row)
     marks = ", ".join(f":{name}" for name in row)
     await conn.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", dict(row))
+
+
+async def insert_many(conn: Connection, rows: Sequence[Row]) -> None:
+    """Insert rows that share their columns in one statement, inside the caller's
+    transaction (a batch of reservations)."""
+    if rows:
+        names = ", ".join(rows[0])
+        marks = ", ".join(f":{name}" for name in rows[0])
+        await conn.executemany(f"INSERT INTO jobs ({names}) VALUES ({marks})", rows)  # type: ignore[attr-defined]
 
 
 async def get(db: Database, job_id: str) -> Row | None:

@@ -7,8 +7,9 @@ Every function that changes money takes the connection of an open transaction, s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from db.database import Connection, Database
 
@@ -56,13 +57,6 @@ async def hold_members(conn: Connection, members: Iterable[tuple[int, int]]) -> 
     await conn.hold(_member_key(guild_id, user_id) for guild_id, user_id in members)
 
 
-_OPEN_RESERVES = (
-    "FROM ledger r WHERE r.guild_id = ? AND r.user_id = ? AND r.kind = 'reserve' "
-    "AND NOT EXISTS (SELECT 1 FROM ledger c WHERE c.job_id = r.job_id "
-    "AND c.kind IN ('settle', 'refund'))"
-)
-
-
 @dataclass(frozen=True)
 class Standing:
     """Everything a balance is computed from, read in one statement."""
@@ -78,47 +72,74 @@ async def standing(
     conn: Connection, guild_id: int, user_id: int, role_ids: list[int], period: str
 ) -> Standing:
     """A member's allowance settings, ledger sums and running jobs in one trip to the
-    database thread: every command's reservation reads this."""
-    member = (guild_id, user_id)
-    marks = ", ".join("?" for _ in role_ids) or "NULL"
+    database thread."""
+    return (await standings(conn, [(guild_id, user_id, role_ids)], period))[0]
+
+
+# One row per member of the batch (i = its place); each column a subquery on the indexes a
+# single member's read would use, so a batch costs one trip to the database thread.
+_STANDINGS = (
+    "SELECT m.i,"
+    " (SELECT amount FROM allowances WHERE guild_id = m.g AND scope = 'user'"
+    "  AND target_id = m.u),"
+    " (SELECT MAX(a.amount) FROM allowances a JOIN r ON a.target_id = r.role"
+    "  WHERE r.i = m.i AND a.guild_id = m.g AND a.scope = 'role'),"
+    " (SELECT amount FROM allowances WHERE guild_id = m.g AND scope = 'guild'"
+    "  AND target_id = m.g),"
+    " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = m.g AND user_id = m.u"
+    "  AND period = CAST(:period AS TEXT)),"
+    " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = m.g AND user_id = m.u),"
+    " (SELECT SUM(o.amount) FROM ledger o WHERE o.guild_id = m.g AND o.user_id = m.u"
+    "  AND o.kind = 'reserve' AND NOT EXISTS (SELECT 1 FROM ledger c WHERE c.job_id = o.job_id"
+    "  AND c.kind IN ('settle', 'refund'))),"
+    " (SELECT SUM(-o.allowance_delta) FROM ledger o WHERE o.guild_id = m.g AND o.user_id = m.u"
+    "  AND o.kind = 'reserve' AND o.period = CAST(:period AS TEXT)"
+    "  AND NOT EXISTS (SELECT 1 FROM ledger c"
+    "  WHERE c.job_id = o.job_id AND c.kind IN ('settle', 'refund'))),"
+    " (SELECT COUNT(*) FROM jobs WHERE guild_id = m.g AND user_id = m.u"
+    "  AND state NOT IN ('completed', 'failed'))"
+    " FROM m ORDER BY m.i"
+)
+
+
+async def standings(
+    conn: Connection,
+    members: Sequence[tuple[int, int, Sequence[int]]],
+    period: str,
+) -> list[Standing]:
+    """``standing`` for each (guild_id, user_id, role_ids) of ``members``, in their order,
+    read in one statement: a burst of reservations reads every member's balance at once."""
+    params: dict[str, object] = {"period": period}
+    member_rows, role_rows = [], []
+    for i, (guild_id, user_id, role_ids) in enumerate(members):
+        # typed, so PostgreSQL knows what the parameters of a VALUES list are
+        member_rows.append(f"({i}, CAST(:g{i} AS BIGINT), CAST(:u{i} AS BIGINT))")
+        params[f"g{i}"], params[f"u{i}"] = guild_id, user_id
+        for j, role_id in enumerate(role_ids):
+            role_rows.append(f"({i}, CAST(:r{i}_{j} AS BIGINT))")
+            params[f"r{i}_{j}"] = role_id
+    roles = (
+        f"VALUES {', '.join(role_rows)}"
+        if role_rows
+        else "SELECT 0, CAST(NULL AS BIGINT) WHERE 1 = 0"  # no roles: an empty list
+    )
     rows = await conn.execute_fetchall(
-        "SELECT"
-        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'user'"
-        "  AND target_id = ?),"
-        " (SELECT MAX(amount) FROM allowances WHERE guild_id = ? AND scope = 'role'"
-        f"  AND target_id IN ({marks})),"
-        " (SELECT amount FROM allowances WHERE guild_id = ? AND scope = 'guild'"
-        "  AND target_id = ?),"
-        " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = ? AND user_id = ?"
-        "  AND period = ?),"
-        " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = ? AND user_id = ?),"
-        f" (SELECT SUM(r.amount) {_OPEN_RESERVES}),"
-        f" (SELECT SUM(-r.allowance_delta) {_OPEN_RESERVES} AND r.period = ?),"
-        " (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ?"
-        "  AND state NOT IN ('completed', 'failed'))",
-        (
-            *member,
-            guild_id,
-            *role_ids,
-            guild_id,
-            guild_id,
-            *member,
-            period,
-            *member,
-            *member,
-            *member,
-            period,
-            *member,
-        ),
+        f"WITH m(i, g, u) AS (VALUES {', '.join(member_rows)}), r(i, role) AS ({roles}) "
+        + _STANDINGS,
+        params,
     )
-    own, role, default, delta, bonus, reserved, reserved_allowance, running = next(iter(rows))
-    return Standing(
-        own,
-        role,
-        default,
-        Sums(int(delta or 0), int(bonus or 0), int(reserved or 0), int(reserved_allowance or 0)),
-        int(running),
-    )
+    return [
+        Standing(
+            own,
+            role,
+            default,
+            Sums(
+                int(delta or 0), int(bonus or 0), int(reserved or 0), int(reserved_allowance or 0)
+            ),
+            int(running),
+        )
+        for _, own, role, default, delta, bonus, reserved, reserved_allowance, running in rows
+    ]
 
 
 async def sums(conn: Connection, guild_id: int, user_id: int, period: str) -> Sums:
@@ -126,8 +147,14 @@ async def sums(conn: Connection, guild_id: int, user_id: int, period: str) -> Su
     return (await standing(conn, guild_id, user_id, [], period)).sums
 
 
-async def append(
-    conn: Connection,
+_INSERT_ENTRY = (
+    "INSERT INTO ledger (guild_id, user_id, kind, amount, allowance_delta, bonus_delta, "
+    "period, job_id, actor_id, reason, created_at) VALUES (:guild_id, :user_id, :kind, "
+    ":amount, :allowance_delta, :bonus_delta, :period, :job_id, :actor_id, :reason, :created_at)"
+)
+
+
+def entry(
     *,
     guild_id: int,
     user_id: int,
@@ -140,24 +167,32 @@ async def append(
     job_id: str | None = None,
     actor_id: int | None = None,
     reason: str | None = None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO ledger (guild_id, user_id, kind, amount, allowance_delta, bonus_delta, "
-        "period, job_id, actor_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            guild_id,
-            user_id,
-            kind,
-            amount,
-            allowance_delta,
-            bonus_delta,
-            period,
-            job_id,
-            actor_id,
-            reason,
-            created_at,
-        ),
-    )
+) -> dict[str, object]:
+    """One ledger row to write, for ``append_many``."""
+    return {
+        "guild_id": guild_id,
+        "user_id": user_id,
+        "kind": kind,
+        "amount": amount,
+        "allowance_delta": allowance_delta,
+        "bonus_delta": bonus_delta,
+        "period": period,
+        "job_id": job_id,
+        "actor_id": actor_id,
+        "reason": reason,
+        "created_at": created_at,
+    }
+
+
+async def append(conn: Connection, **fields: Any) -> None:
+    """Write one ledger row (``fields`` are the keywords of ``entry``)."""
+    await conn.execute(_INSERT_ENTRY, entry(**fields))
+
+
+async def append_many(conn: Connection, entries: Sequence[Mapping[str, object]]) -> None:
+    """Write rows made by ``entry`` in one statement (a batch of reservations)."""
+    if entries:
+        await conn.executemany(_INSERT_ENTRY, entries)
 
 
 async def reservation(conn: Connection, job_id: str) -> LedgerRow | None:

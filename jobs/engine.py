@@ -55,6 +55,7 @@ from jobs.policy import (  # also imported from here by the bot and tests
     EnginePolicy,
 )
 from jobs.records import Failure, Job, JobState
+from jobs.replies import ReplyFirst
 from jobs.store import JobStore, LeaseLost
 from jobs.timebase import Timebase
 from jobs.validation import request_for
@@ -148,6 +149,7 @@ class JobEngine:
         )
         self._accepting = True
         self._last_progress: dict[str, float] = {}
+        self.replies = ReplyFirst()  # jobs start after the acknowledgements being prepared
         self._sweeper: asyncio.Task[None] | None = None
         self._lease_keeper: asyncio.Task[None] | None = None
         limits = max_in_flight or {}
@@ -269,11 +271,18 @@ class JobEngine:
         gate.join(job.id)
         return gate.position(job.id)
 
+    async def leave_queue(self, job: Job) -> None:
+        """Give up the place ``join_queue`` gave a job that will not run after all."""
+        gate = self.gates.get(job.provider)
+        if gate is not None:
+            await gate.release(job.id)
+
     def enqueue(self, job: Job) -> None:
         """Start a job already stored (with its reservation) by QuotaService.reserve_job."""
         if not self._accepting:  # reserved just as the bot began stopping
             log.info("job=%s stored while stopping; it starts after the restart", job.id)
             return
+        self._last_progress[job.id] = self.time.now()  # its card was just shown
         self._spawn(job)
 
     async def card_lost(self, job: Job) -> None:
@@ -492,6 +501,7 @@ class JobEngine:
 
     async def _submit(self, job: Job, provider: Provider, gate: ProviderGate) -> None:
         waited_since = self.time.now()
+        await self.replies.quiet()  # members waiting for a reply come before a job's start
         acquire = asyncio.ensure_future(gate.acquire(job.id))
         try:
             while not acquire.done():
@@ -609,12 +619,12 @@ class JobEngine:
             request = self._request_at(candidate.provider, job, spec)
             if request is not None:
                 break
-            routes = failover.refuse(routes, candidate.provider, "no longer offers this")
+            routes = failover.refuse(routes, candidate.provider, failover.GONE)
         else:  # it stays here: retried or failed as before (the failure names each one tried)
             if routes != job.routes:
                 await self.jobs.update(job, routes=routes)
             return False
-        routes = failover.refuse(routes, job.provider, failover.refusal_words(exc))
+        routes = failover.refuse(routes, job.provider, failover.refusal_code(exc))
         refused_outright = RateLimited | AuthError | OutOfProviderCredits
         created_nothing = safe_to_resubmit(exc) or isinstance(exc, refused_outright)
         if claimed is not None and created_nothing:
@@ -670,7 +680,7 @@ class JobEngine:
         tried when the job had several, else what this one said."""
         tried = [r for r in job.routes if r.refused is not None or r.provider == job.provider]
         if len(tried) > 1 and failover.moves_job(exc, math.inf):
-            why = failover.refusal_words(exc)
+            why = failover.refusal_code(exc)
             return failures.no_provider_left(job, [(r.provider, r.refused or why) for r in tried])
         if isinstance(exc, OutcomeUnknown):
             return failures.outcome_unknown(job)

@@ -52,21 +52,27 @@ def moves_job(exc: ProviderError, waited: float = 0.0) -> bool:
     return isinstance(exc, UpstreamError | OutOfProviderCredits | AuthError)
 
 
-def refusal_words(exc: ProviderError) -> str:
-    """Why a provider did not take the job, in a few plain words for the member."""
+GONE = "gone"  # the provider no longer offers the model with these options
+
+
+def refusal_code(exc: ProviderError) -> str:
+    """Why a provider did not take the job, as a short code stored on its route
+    (presentation/sentences/ words it for the member): busy, out_of_credits, key_refused,
+    unreachable, no_answer, server_error (``server_error:<status>`` when one came back) or
+    refused."""
     if isinstance(exc, RateLimited):
-        return "too busy"
+        return "busy"
     if isinstance(exc, OutOfProviderCredits):
-        return "the bot's account there is out of credits"
+        return "out_of_credits"
     if isinstance(exc, AuthError):
-        return "it refused the bot's API key"
+        return "key_refused"
     if isinstance(exc, RequestNotSent):
-        return "could not be reached"
+        return "unreachable"
     if isinstance(exc, OutcomeUnknown):
-        return "did not answer"
+        return "no_answer"
     if isinstance(exc, UpstreamError):
-        return f"server error (HTTP {exc.status})" if exc.status else "server error"
-    return "refused it"
+        return f"server_error:{exc.status}" if exc.status else "server_error"
+    return "refused"
 
 
 def refuse(routes: Sequence[Route], provider: str, why: str) -> tuple[Route, ...]:
@@ -142,13 +148,29 @@ async def plan(
     choices: Sequence[Option],
     price: Callable[[str, GenerationRequest], Awaitable[int]],
     health: ProviderHealth,
+    prefetch: Callable[[str, GenerationRequest], None] | None = None,
 ) -> Plan:
     """Price every option (the pricer's cache or printed tables; together, so the slowest
     decides) and order them by jobs/routing.route. An option that cannot be priced is left
-    out; when none can be, the first one's refusal is raised (nothing is charged)."""
-    prices = await asyncio.gather(
-        *(price(o.spec.provider, o.request) for o in choices), return_exceptions=True
-    )
+    out; when none can be, the first one's refusal is raised (nothing is charged).
+
+    With ``prefetch`` (start a lookup unless the price is known), the lookups that are needed
+    start together and the prices are then read one by one: a price already known costs no
+    task and no turn of the event loop, which a burst of commands would feel."""
+    prices: list[int | BaseException]
+    if prefetch is None:
+        prices = await asyncio.gather(
+            *(price(o.spec.provider, o.request) for o in choices), return_exceptions=True
+        )
+    else:
+        for option in choices:
+            prefetch(option.spec.provider, option.request)
+        prices = []
+        for option in choices:
+            try:
+                prices.append(await price(option.spec.provider, option.request))
+            except UserFacingError as refusal:
+                prices.append(refusal)
     priced = {}
     for option, found in zip(choices, prices, strict=True):
         if isinstance(found, UserFacingError):

@@ -6,6 +6,7 @@ queues, clock, policy and downloads stay behind this class."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 
 from jobs import failover
 from jobs.download import Fetched
@@ -27,11 +28,13 @@ class JobService:
         health: ProviderHealth | None = None,
         offered: Callable[[ModelSpec], Sequence[ModelSpec]] | None = None,
         price: Callable[[str, GenerationRequest], Awaitable[int]] | None = None,
+        prefetch: Callable[[str, GenerationRequest], None] | None = None,
     ) -> None:
         self._engine = engine
         self._health = health or ProviderHealth()
         self._offered = offered  # the enabled models of a spec's kind, in registry order
         self._price = price  # the pricer's: its cache or printed tables, in bot credits
+        self._prefetch = prefetch  # the pricer's: start a lookup unless the price is known
 
     async def plan(
         self,
@@ -56,7 +59,7 @@ class JobService:
             if routed
             else [failover.Option(spec, request)]
         )
-        return await failover.plan(choices, self._price, self._health)
+        return await failover.plan(choices, self._price, self._health, self._prefetch)
 
     @property
     def accepting(self) -> bool:
@@ -80,9 +83,19 @@ class JobService:
         return await self._engine.jobs.running_for_member(guild_id, user_id)
 
     def join_queue(self, job: Job) -> int | None:
-        """Give a job stored with its reservation its place in its provider's queue; its
+        """Give a new job its place in its provider's queue (before its reservation); its
         position, for the job card."""
         return self._engine.join_queue(job)
+
+    def replying(self) -> AbstractContextManager[None]:
+        """Around the work that precedes a command's reply and the reservation right after
+        it: no job starts meanwhile (jobs/replies.py)."""
+        return self._engine.replies.replying()
+
+    async def leave_queue(self, job: Job) -> None:
+        """A job given its place by join_queue will not run after all (its reservation was
+        refused)."""
+        await self._engine.leave_queue(job)
 
     def enqueue(self, job: Job) -> None:
         """Start a job stored with its reservation (after its card is out)."""

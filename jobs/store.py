@@ -56,6 +56,12 @@ class JobStore:
         """Insert inside the caller's transaction (the reservation's)."""
         await stored.insert(conn, _to_row(job))
 
+    @staticmethod
+    async def insert_many(conn: Connection, jobs: list[Job]) -> None:
+        """Insert several jobs in one statement, inside the caller's transaction (a batch of
+        reservations)."""
+        await stored.insert_many(conn, [_to_row(job) for job in jobs])
+
     async def get(self, job_id: str) -> Job | None:
         row = await stored.get(self.db, job_id)
         return _from_row(row) if row else None

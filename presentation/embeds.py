@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import discord
 
+from jobs.errors import InsufficientCredits, TooManyJobs
 from jobs.records import Job, JobState
 from presentation.discord_limits import fit_embed
 from presentation.sentences.failures import job_failure
@@ -112,6 +113,25 @@ def job_card(
         embed.add_field(
             name="Queue", value="next" if queue_position == 0 else f"#{queue_position + 1}"
         )
+    embed.add_field(name="Prompt", value=preview(job.request.prompt, 200) or "—", inline=False)
+    embed.set_footer(text=f"job {job.id}")
+    return fit_embed(embed)
+
+
+def not_started_card(job: Job, refusal: Exception) -> discord.Embed:
+    """The job card once the reservation that follows the reply refused the job. It is public,
+    so it says why in general words; the member alone gets the full sentence (their balance)."""
+    what, _verb = what_was_made(job)
+    if isinstance(refusal, InsufficientCredits):
+        why = "There were not enough credits left for it."
+    elif isinstance(refusal, TooManyJobs):
+        why = "Too many generations of this member were already running."
+    else:
+        why = "It could not be started."
+    this = "these" if what == "images" else "this"
+    embed = discord.Embed(title=f"Did not start {this} {what}", colour=COLOUR_FAILED)
+    embed.description = f"{why} Nothing was charged."
+    embed.add_field(name="Model", value=f"`{job.model}` ({job.provider})", inline=True)
     embed.add_field(name="Prompt", value=preview(job.request.prompt, 200) or "—", inline=False)
     embed.set_footer(text=f"job {job.id}")
     return fit_embed(embed)

@@ -4,9 +4,13 @@ balance after and the expected time, with Confirm / Cancel buttons.
 
 Decisions, so a reader knows what to expect:
 
-* The preview is ephemeral: only the member sees it. (When the price was slow to come and the
-  command had to be deferred, the preview replaces the public "thinking…" message instead;
-  Discord keeps a deferral's visibility. Either way only the member may press its buttons.)
+* The preview is ephemeral: only the member sees it. A job at or above the server's threshold
+  is known to need it before any answer, and the preview is the first answer. A job above half
+  of what the member has left is known to need it only in the reservation, which follows the
+  job card (presentation/launch.py): that card is taken back (deleted) and the preview follows
+  as an ephemeral followup. When the price was slow to come and the command had to be
+  deferred, the preview replaces the public "thinking…" message instead (Discord keeps a
+  deferral's visibility). Either way only the member may press its buttons.
 * Nothing is reserved or sent to a provider before Confirm. Confirm checks again what may have
   changed in that minute — the server's channel and model rules and blocked phrases, the bot's
   permissions in the channel, a restart under way — and then reserves exactly as the command

@@ -134,7 +134,8 @@ class GenerationRequest:
     motion: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # flat fields: no need for asdict's deep copies (every job row is written with this)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["kind"] = self.kind.value
         data["reference_urls"] = list(self.reference_urls)
         return data

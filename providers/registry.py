@@ -148,8 +148,8 @@ class ProviderRegistry:
                 continue
             if accepts is None or accepts(spec):
                 return spec
-        fitting = [spec for spec in permitted if accepts is None or accepts(spec)]
-        return (fitting or permitted)[0]
+        fitting = (spec for spec in permitted if accepts is None or accepts(spec))
+        return next(fitting, permitted[0])  # lazily: checking a model's options has a cost
 
     def _named(
         self,

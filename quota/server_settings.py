@@ -13,6 +13,8 @@ prompts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,12 +25,17 @@ from db.database import Database
 from jobs.errors import InvalidRequest, NotAllowed
 from jobs.ttlcache import TTLCache
 from providers.base import ModelSpec
+from quota.tunables import (
+    CACHE_SECONDS,
+    CACHE_SERVERS,
+    COST_PREVIEW_MAX,
+    PHRASE_MAX,
+    PHRASES_MAX,
+    REFRESH_AHEAD,
+)
 
-CACHE_SECONDS = 60.0  # how stale another process's change may be seen
-CACHE_SERVERS = 4096  # servers whose rules are kept in memory at once
-PHRASE_MAX = 100  # characters in one blocked phrase
-PHRASES_MAX = 200  # blocked phrases per server
-COST_PREVIEW_MAX = 1_000_000
+log = logging.getLogger(__name__)
+
 COMMAND_KINDS = ("image", "video", "animate")
 
 
@@ -165,18 +172,57 @@ class ServerSettings:
     ) -> None:
         self.db = db
         self.clock = clock
-        self._cache: TTLCache[int, GuildPolicy] = TTLCache(CACHE_SERVERS, cache_seconds)
+        # guild -> (when its read began, monotonic; the rules)
+        self._cache: TTLCache[int, tuple[float, GuildPolicy]] = TTLCache(
+            CACHE_SERVERS, cache_seconds
+        )
+        self._refresh_after = cache_seconds * REFRESH_AHEAD
+        self._loading: dict[int, asyncio.Task[GuildPolicy]] = {}
 
     async def policy(self, guild_id: int) -> GuildPolicy:
+        """The server's rules, from the cache. Commands that miss it together share one read
+        (a burst of 100 commands would otherwise queue 100 reads before their replies), and
+        rules in steady use are read again in the background before they expire, so a
+        command seldom waits on the database for them."""
         cached = self._cache.get(guild_id)
         if cached is not None:
-            return cached
-        policy = GuildPolicy.from_stored(guild_id, await stored.load(self.db, guild_id))
-        self._cache.set(guild_id, policy)
+            read_at, policy = cached
+            if time.monotonic() - read_at > self._refresh_after:
+                self.prefetch(guild_id)
+            return policy
+        loading = self._loading.get(guild_id) or self._start_read(guild_id)
+        return await asyncio.shield(loading)  # one waiter cancelled stops no one else's read
+
+    def prefetch(self, guild_id: int) -> None:
+        """Read the server's rules in the background unless a read is on its way (start-up
+        warms the cache with this for every server the bot is in)."""
+        if guild_id not in self._loading:
+            self._start_read(guild_id)
+
+    def _start_read(self, guild_id: int) -> asyncio.Task[GuildPolicy]:
+        task = asyncio.create_task(self._load(guild_id), name=f"server-rules-{guild_id}")
+        self._loading[guild_id] = task
+        task.add_done_callback(_retrieve)
+        return task
+
+    async def _load(self, guild_id: int) -> GuildPolicy:
+        this = asyncio.current_task()
+        began = time.monotonic()
+        try:
+            policy = GuildPolicy.from_stored(guild_id, await stored.load(self.db, guild_id))
+        finally:
+            current = self._loading.get(guild_id) is this  # else a change came meanwhile
+            if current:
+                del self._loading[guild_id]
+        if current:
+            self._cache.set(guild_id, (began, policy))
         return policy
 
     def _changed(self, guild_id: int) -> None:
+        """A change was stored: forget the cached rules, and keep a read that may have begun
+        before the change from filling the cache (its waiters still get what it read)."""
         self._cache.discard(guild_id)
+        self._loading.pop(guild_id, None)
 
     async def set_default(self, guild_id: int, command_kind: str, model: str | None) -> str | None:
         """Store the server's default model for ``command_kind`` (None clears it); returns the
@@ -259,3 +305,9 @@ class ServerSettings:
         await stored.set_cost_preview(self.db, guild_id, credits, self.clock())
         self._changed(guild_id)
         return before
+
+
+def _retrieve(task: asyncio.Task[GuildPolicy]) -> None:
+    """A background read's failure is not lost: it is logged (a waiting command gets it too)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("reading a server's rules failed: %r", task.exception())

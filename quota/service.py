@@ -23,11 +23,9 @@ from jobs.records import Job
 from jobs.store import JobStore
 from quota.periods import PERIODS, period_end, period_key
 from quota.preview import PreviewNeeded, preview_reason
+from quota.tunables import RESERVE_BATCH_MAX
 
 log = logging.getLogger(__name__)
-
-RESERVE_BATCH_MAX = 200  # reservations written in one transaction at most: a burst of commands
-# shares commits, yet one batch holds the write lock for tens of milliseconds at most
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,36 @@ class Balance:
     allowance_left: int  # the part of ``left`` that comes from this period's allowance
     resets_at: datetime | None
     running_jobs: int = 0
+
+
+@dataclass
+class _Taken:
+    """What a batch's accepted reservations took from one member so far: the ledger rows
+    and job rows a fresh read inside the transaction would now also see."""
+
+    credits: int = 0
+    from_allowance: int = 0
+    jobs: int = 0
+
+    def add(self, cost: int, from_allowance: int) -> None:
+        self.credits += cost
+        self.from_allowance += from_allowance
+        self.jobs += 1
+
+    def applied_to(self, read: ledger.Standing) -> ledger.Standing:
+        if not self.jobs:
+            return read
+        sums = read.sums
+        return dataclasses.replace(
+            read,
+            sums=ledger.Sums(
+                allowance_delta=sums.allowance_delta - self.from_allowance,
+                bonus=sums.bonus - (self.credits - self.from_allowance),
+                reserved=sums.reserved + self.credits,
+                reserved_allowance=sums.reserved_allowance + self.from_allowance,
+            ),
+            running_jobs=read.running_jobs + self.jobs,
+        )
 
 
 @dataclass
@@ -92,6 +120,9 @@ class QuotaService:
         self, conn, guild_id: int, user_id: int, role_ids: list[int], now: float
     ) -> Balance:
         standing = await ledger.standing(conn, guild_id, user_id, role_ids, self._period_at(now))
+        return self._balance_of(standing, now)
+
+    def _balance_of(self, standing: ledger.Standing, now: float) -> Balance:
         allowance = self._first_set(standing.own, standing.role, standing.default)
         sums = standing.sums
         allowance_left = allowance + sums.allowance_delta  # open reservations already subtracted
@@ -150,17 +181,9 @@ class QuotaService:
         while self._pending:
             batch = self._pending[:RESERVE_BATCH_MAX]
             del self._pending[: len(batch)]
-            outcomes: list[Balance | Exception] = []
             try:
                 async with self.db.transaction() as conn:
-                    members = {(p.job.guild_id, p.job.user_id) for p in batch}
-                    await ledger.hold_members(conn, members)
-                    now = self.clock()
-                    for pending in batch:
-                        try:
-                            outcomes.append(await self._reserve(conn, pending, now))
-                        except (UserFacingError, PreviewNeeded) as refusal:
-                            outcomes.append(refusal)
+                    outcomes = await self._reserve_batch(conn, batch, self.clock())
             except Exception as exc:
                 outcomes = [exc] * len(batch)
             for pending, outcome in zip(batch, outcomes, strict=True):
@@ -173,9 +196,58 @@ class QuotaService:
                 else:
                     pending.outcome.set_result(outcome)
 
-    async def _reserve(self, conn, pending: _Pending, now: float) -> Balance:
-        job = pending.job
-        balance = await self._balance(conn, job.guild_id, job.user_id, pending.roles, now)
+    async def _reserve_batch(
+        self, conn, batch: list[_Pending], now: float
+    ) -> list[Balance | Exception]:
+        """Decide a batch in order, as if each reservation re-read its member's balance after
+        the ones before it: one read of every member's standing, each accepted reservation
+        added to what its member's later reservations see, then the jobs and ledger rows
+        written together. Three statements, whatever the batch's size."""
+        period = self._period_at(now)
+        # another process (PostgreSQL) waits here for these members, never reads past us
+        await ledger.hold_members(conn, {(p.job.guild_id, p.job.user_id) for p in batch})
+        standings = await ledger.standings(
+            conn, [(p.job.guild_id, p.job.user_id, p.roles) for p in batch], period
+        )
+        taken: dict[tuple[int, int], _Taken] = {}
+        outcomes: list[Balance | Exception] = []
+        jobs: list[Job] = []
+        entries: list[dict[str, object]] = []
+        for pending, read in zip(batch, standings, strict=True):
+            job = pending.job
+            member = taken.setdefault((job.guild_id, job.user_id), _Taken())
+            balance = self._balance_of(member.applied_to(read), now)
+            try:
+                from_allowance = self._check(job, balance)
+                _confirm_first(pending, balance)
+            except (UserFacingError, PreviewNeeded) as refusal:
+                outcomes.append(refusal)
+                continue
+            member.add(job.reserved, from_allowance)
+            jobs.append(job)
+            entries.append(
+                ledger.entry(
+                    guild_id=job.guild_id,
+                    user_id=job.user_id,
+                    kind="reserve",
+                    amount=job.reserved,
+                    allowance_delta=-from_allowance,
+                    bonus_delta=-(job.reserved - from_allowance),
+                    period=period,
+                    job_id=job.id,
+                    actor_id=job.user_id,
+                    reason=_reason(f"/{job.command} {job.model}"),
+                    created_at=now,
+                )
+            )
+            outcomes.append(self._balance_of(member.applied_to(read), now))
+        await JobStore.insert_many(conn, jobs)
+        await ledger.append_many(conn, entries)
+        return outcomes
+
+    def _check(self, job: Job, balance: Balance) -> int:
+        """Refuse ``job`` (TooManyJobs, InsufficientCredits) or return the part of its cost
+        taken from the period's allowance (the rest comes from bonus credits)."""
         if balance.running_jobs >= self.max_jobs_per_user:
             raise TooManyJobs(running=balance.running_jobs, limit=self.max_jobs_per_user)
         if job.reserved > balance.left:
@@ -185,35 +257,7 @@ class QuotaService:
                 reserved=balance.reserved,
                 resets_at=balance.resets_at,
             )
-        if pending.preview_threshold is not None:
-            reason = preview_reason(job.reserved, balance.left, pending.preview_threshold)
-            if reason is not None:
-                raise PreviewNeeded(reason, balance)
-        from_allowance = min(job.reserved, balance.allowance_left)
-        from_bonus = job.reserved - from_allowance
-        await JobStore.insert(conn, job)
-        await ledger.append(
-            conn,
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            kind="reserve",
-            amount=job.reserved,
-            allowance_delta=-from_allowance,
-            bonus_delta=-from_bonus,
-            period=self._period_at(now),
-            job_id=job.id,
-            actor_id=job.user_id,
-            reason=_reason(f"/{job.command} {job.model}"),
-            created_at=now,
-        )
-        return dataclasses.replace(  # what a fresh read would say, without reading again
-            balance,
-            reserved=balance.reserved + job.reserved,
-            bonus=balance.bonus - from_bonus,
-            left=balance.left - job.reserved,
-            allowance_left=balance.allowance_left - from_allowance,
-            running_jobs=balance.running_jobs + 1,
-        )
+        return min(job.reserved, balance.allowance_left)
 
     async def settle(self, job: Job, charged: int, *, conn=None) -> int:
         """Charge ``charged`` (clamped to 0..the reservation) and release the rest, giving it
@@ -423,6 +467,15 @@ class QuotaService:
         if limit < 1 or offset < 0:
             raise ValueError("history needs limit >= 1 and offset >= 0")
         return await ledger.history(self.db, guild_id, user_id, limit=limit, offset=offset)
+
+
+def _confirm_first(pending: _Pending, balance: Balance) -> None:
+    """PreviewNeeded when the member must confirm the job's cost first (quota.preview)."""
+    if pending.preview_threshold is None:
+        return
+    reason = preview_reason(pending.job.reserved, balance.left, pending.preview_threshold)
+    if reason is not None:
+        raise PreviewNeeded(reason, balance)
 
 
 def _check_allowance(amount: int) -> None:

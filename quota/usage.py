@@ -15,6 +15,7 @@ from db import usage
 from db.database import Database
 from jobs.errors import InvalidRequest
 from quota import export
+from quota.tunables import MEMBERS_SHOWN, MODELS_SHOWN
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -23,8 +24,6 @@ USAGE_PERIODS = {  # period -> (days shown, ending today; seconds per bar)
     "week": (7, DAY),
     "month": (30, DAY),
 }
-MODELS_SHOWN = 8  # models with their own colour; the rest are stacked as "other"
-MEMBERS_SHOWN = 10
 OTHER = "other"
 OUTCOMES = ("completed", "failed", "running")
 

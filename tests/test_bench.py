@@ -26,8 +26,11 @@ def test_the_benchmark_runs_in_its_tiny_mode_and_writes_every_part(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(out.read_text())
 
-    (burst,) = results["ack"]
-    assert burst["answered"] == burst["commands"]
+    assert [burst["bot"] for burst in results["ack"]] == ["bananabot", "plain discord.py"]
+    for burst in results["ack"]:  # both bots answer every command, each in its own process
+        assert burst["answered"] == burst["commands"] == burst["latency"]["n"]
+        assert burst["job_cards"] == burst["commands"]
+        assert burst["bot_cpu_seconds"] >= 0 and burst["emulators_cpu_seconds"] >= 0
     assert {row["strategy"] for row in results["follow"]} == {"engine", "fixed 1 s", "fixed 5 s"}
     assert all(row["completed"] == row["jobs"] for row in results["follow"])
     assert all(row["reads_mean"] >= 1 for row in results["follow"])

@@ -84,8 +84,28 @@ def outcome_unknown(facts: Facts) -> str:
     )
 
 
+REFUSALS = {  # why a provider did not take a job (jobs/failover.py's codes)
+    "busy": "too busy",
+    "out_of_credits": "the bot's account there is out of credits",
+    "key_refused": "it refused the bot's API key",
+    "unreachable": "could not be reached",
+    "no_answer": "did not answer",
+    "server_error": "server error",
+    "gone": "no longer offers this",
+    "refused": "refused it",
+}
+
+
+def provider_refusal(code: str) -> str:
+    """A route's refusal code in a few plain words; ``server_error:503`` names its status."""
+    kind, _, status = code.partition(":")
+    if kind == "server_error" and status:
+        return f"server error (HTTP {status})"
+    return REFUSALS.get(kind, "refused it")
+
+
 def no_provider_left(facts: Facts) -> str:
-    named = "; ".join(f"{provider}: {why}" for provider, why in facts["tried"])
+    named = "; ".join(f"{provider}: {provider_refusal(why)}" for provider, why in facts["tried"])
     return (
         f"None of the providers that offer `{facts['model']}` could take this job ({named}), "
         "so it was not charged. Please try again later."

@@ -94,8 +94,13 @@ class World:
         return delivered()[skip]
 
     async def idle(self, bot: BananaBot) -> None:
-        """Wait until the bot's engine has no job running."""
-        await self.fake.wait_until(lambda: not bot.engine._tasks, timeout=15, what="jobs done")
+        """Wait until the bot's engine has no job running, nor a command still between its
+        reply and its job's start (the reservation follows the reply)."""
+        await self.fake.wait_until(
+            lambda: not bot.engine._tasks and not bot.engine.replies.pending,
+            timeout=15,
+            what="jobs done",
+        )
 
 
 @pytest.fixture

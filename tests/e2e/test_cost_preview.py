@@ -127,9 +127,15 @@ async def test_more_than_half_of_what_is_left_asks_without_a_server_threshold(wo
         await world.result_message()
         await world.idle(bot)
 
-        preview = await previewed(
-            world, {"prompt": "a banana", "model": "aivideoapi:nano-banana-2"}
-        )  # 16 credits of the 19 left
+        # 16 credits of the 19 left: known only in the reservation, after the card was sent
+        rec = await world.slash(
+            "image", {"prompt": "a banana", "model": "aivideoapi:nano-banana-2"}
+        )
+        callback = await world.fake.wait_for_callback(rec)
+        assert callback.type == 4 and not callback.ephemeral  # the card, at once
+        preview = await world.fake.wait_for_followup(rec)
+        assert preview.ephemeral and set(buttons(preview)) == {"Confirm", "Cancel"}
+        assert rec.original.deleted  # the public card was taken back
         assert "more than half of the 19 credits you have left" in preview.embeds[0]["description"]
         assert fields(preview)["Balance after"] == "3 credits"
         assert world.aivideoapi.tasks == {}
@@ -295,3 +301,19 @@ async def test_an_edit_is_previewed_too(world):
         await world.idle(bot)
         assert len(world.nananobanana.records) == 2
         assert (await bot.quota.balance(GUILD, ALICE)).used == 2
+
+
+async def test_a_preview_that_followed_a_card_lapses_too(world):
+    async with world.bot(QUOTA_DEFAULT_CREDITS="20") as bot:
+        rec = await world.slash(
+            "image", {"prompt": "a banana", "model": "aivideoapi:nano-banana-2"}
+        )  # 16 of 20: asked after the card
+        preview = await world.fake.wait_for_followup(rec)
+        await world.fake.wait_until(
+            lambda: "lapsed" in (preview.content or ""), timeout=10, what="the lapse edit"
+        )
+        assert preview.components == [] and preview.embeds == []
+        assert rec.original.deleted and world.aivideoapi.tasks == {}
+        balance = await bot.quota.balance(GUILD, ALICE)
+        assert (balance.left, balance.reserved) == (20, 0)
+        assert await bot.db.fetchall("SELECT 1 FROM jobs") == []

@@ -151,9 +151,9 @@ async def test_an_edit_is_refused_like_a_command_and_costs_nothing(world):
         first = await world.slash(
             "image", {"prompt": "an apple", "model": "nananobanana:nano-banana"}
         )
-        await world.fake.wait_for_callback(first)  # all she has: a cost preview asks first
-        confirm = button(first.original, "bb:preview:confirm:")
-        await world.fake.press_button(GUILD, CHANNEL, ALICE, first.original.id, confirm)
+        preview = await world.fake.wait_for_followup(first)  # all she has: a preview asks
+        confirm = button(preview, "bb:preview:confirm:")
+        await world.fake.press_button(GUILD, CHANNEL, ALICE, preview.id, confirm)
         result = await world.result_message()
         await world.idle(bot)
         edit = button(result, "bb:edit:")
@@ -168,8 +168,15 @@ async def test_an_edit_is_refused_like_a_command_and_costs_nothing(world):
         press = await world.fake.press_button(GUILD, CHANNEL, ALICE, result.id, edit)
         await world.fake.wait_for_callback(press)
         broke = await world.fake.submit_modal(press, {"instruction": "greener"})
-        refusal = await world.fake.wait_for_callback(broke)
-        assert refusal.ephemeral and "costs 1 credit" in refusal.content
+        # the card first (the reservation follows the reply): it then says it did not start,
+        # and Alice alone reads that her credits are short
+        card = await world.fake.wait_for_original(
+            broke, lambda m: m.embeds[0]["title"].startswith("Did not start")
+        )
+        assert "Nothing was charged" in card.embeds[0]["description"]
+        told = await world.fake.wait_until(lambda: broke.followups, what="the reason")
+        assert told[0].ephemeral and "costs 1 credit" in told[0].content
+        await world.idle(bot)
 
         assert len(world.nananobanana.records) == 1
         assert await edit_jobs(bot, BOB) == [] and await edit_jobs(bot, ALICE) == []

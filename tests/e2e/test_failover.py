@@ -126,7 +126,7 @@ async def test_a_restart_between_the_refusal_and_the_next_submit_keeps_the_route
         await db.close()
     assert (job.state, job.provider) == (JobState.QUEUED, "nananobanana")
     assert [(r.provider, r.refused) for r in job.routes] == [
-        ("nanobanana", "server error (HTTP 503)"),
+        ("nanobanana", "server_error:503"),
         ("nananobanana", None),
     ]
     assert world.nananobanana.records == {}
@@ -170,7 +170,7 @@ async def test_a_job_caught_mid_submit_moves_to_the_provider_left_instead_of_a_r
         result, stored = await delivered_job(world, bot)
         assert result.files
         assert stored.id == job.id and stored.provider == "nananobanana"
-        assert stored.routes[0].refused == "did not answer"
+        assert stored.routes[0].refused == "no_answer"
         assert world.nanobanana.tasks == {} and len(world.nananobanana.records) == 1
         balance = await bot.quota.balance(GUILD, ALICE)
         assert (balance.left, balance.used, balance.reserved) == (99, 1, 0)
@@ -205,7 +205,7 @@ async def test_the_last_provider_left_retries_a_503_in_place_as_before(world):
         result, job = await delivered_job(world, bot)
         assert result.files and job.provider == "nananobanana"
         assert [(r.provider, r.refused) for r in job.routes] == [
-            ("nanobanana", "server error (HTTP 503)"),
+            ("nanobanana", "server_error:503"),
             ("nananobanana", None),
         ]
         assert job.submit_attempts == 3  # nanobanana once, nananobanana twice

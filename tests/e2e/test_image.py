@@ -70,12 +70,23 @@ async def test_invalid_option_is_refused_ephemerally_and_nothing_is_sent(world):
 async def test_not_enough_credits_says_cost_balance_and_reset(world):
     async with world.bot(QUOTA_DEFAULT_CREDITS="10") as bot:
         rec = await world.slash("image", {"prompt": "x", "model": "aivideoapi:nano-banana-2"})
-        callback = await world.fake.wait_for_callback(rec)
-        assert callback.ephemeral
-        assert "costs 16 credits" in callback.content and "10 left" in callback.content
-        assert "<t:" in callback.content  # the reset time
+        # the card comes first; the reservation after it refuses: the card says so in public,
+        # without the member's balance, and the member alone reads the figures
+        card = await world.fake.wait_for_original(
+            rec, lambda m: m.embeds[0]["title"] == "Did not start this image"
+        )
+        assert not card.ephemeral
+        assert card.embeds[0]["description"] == (
+            "There were not enough credits left for it. Nothing was charged."
+        )
+        told = await world.fake.wait_until(lambda: rec.followups, what="the reason")
+        assert told[0].ephemeral
+        assert "costs 16 credits" in told[0].content and "10 left" in told[0].content
+        assert "<t:" in told[0].content  # the reset time
+        await world.idle(bot)
         assert world.aivideoapi.tasks == {}
         assert (await bot.quota.balance(GUILD, ALICE)).left == 10
+        assert await bot.db.fetchall("SELECT id FROM jobs") == []  # nothing stored, nothing runs
 
 
 async def test_failed_task_refunds_and_says_why(world):

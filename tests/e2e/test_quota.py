@@ -114,8 +114,16 @@ async def test_too_many_running_jobs_gets_a_clear_message(world):
         first = await world.slash("image", {"prompt": "one", "model": "nanobanana:nano-banana"})
         await world.fake.wait_for_callback(first)
         second = await world.slash("image", {"prompt": "two", "model": "nanobanana:nano-banana"})
-        callback = await world.fake.wait_for_callback(second)
-        assert callback.ephemeral and "limit is 1 at a time" in callback.content
+        # the card comes first; the reservation that follows refuses, so the card says it did
+        # not start, and the member alone reads why
+        card = await world.fake.wait_for_original(
+            second, lambda m: m.embeds[0]["title"].startswith("Did not start")
+        )
+        assert not card.ephemeral and "Nothing was charged" in card.embeds[0]["description"]
+        told = await world.fake.wait_until(lambda: second.followups, what="the reason")
+        assert told[0].ephemeral and "limit is 1 at a time" in told[0].content
         await world.result_message()
         await world.idle(bot)
         assert len(world.nanobanana.tasks) == 1
+        rows = await bot.db.fetchall("SELECT kind FROM ledger WHERE user_id = ?", (ALICE,))
+        assert [row[0] for row in rows] == ["reserve", "settle"]  # the first job only

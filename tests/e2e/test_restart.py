@@ -16,10 +16,10 @@ async def test_job_running_at_shutdown_is_finished_once_after_restart(world):
             "image", {"prompt": "slow banana", "model": "nananobanana:nano-banana"}
         )
         await world.fake.wait_for_callback(rec)
-        (job,) = await bot.engine.jobs.unfinished()
         await world.fake.wait_until(
             lambda: world.nananobanana.records, what="the task reached the provider"
         )
+        (job,) = await bot.engine.jobs.unfinished()
     # the first process is gone; its job is still "running" in the database
     async with world.bot() as bot:
         result = await world.result_message()

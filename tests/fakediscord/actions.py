@@ -299,4 +299,5 @@ class UserActions:
         )
         if not await self.gateway.dispatch("INTERACTION_CREATE", rec.payload):
             raise RuntimeError("no bot session to deliver the interaction to")
+        rec.dispatched_at = self.clock()
         return rec

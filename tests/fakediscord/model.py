@@ -427,6 +427,9 @@ class InteractionRecord:
     payload: dict[str, Any]
     created_at: float
     expires_at: float
+    #: When the INTERACTION_CREATE frame was written to the bot's gateway connection (None
+    #: until then): with ``callback.at``, the bot's own share of the answer's time.
+    dispatched_at: float | None = None
     callback: CallbackRecord | None = None
     #: The message the interaction's "@original" refers to, kept current through edits.
     original: MessageRecord | None = None

@@ -132,8 +132,8 @@ def job_with(routes, provider="aivideoapi", reserved=4) -> Job:
 
 
 def test_a_moved_job_costs_the_price_where_it_ran_never_more_than_the_reservation():
-    dearer = (Route("nanobanana", 4, "server error (HTTP 503)"), Route("aivideoapi", 16))
+    dearer = (Route("nanobanana", 4, "server_error:503"), Route("aivideoapi", 16))
     assert job_with(dearer).quoted == 4
-    cheaper = (Route("nanobanana", 8, "did not answer"), Route("aivideoapi", 5))
+    cheaper = (Route("nanobanana", 8, "no_answer"), Route("aivideoapi", 5))
     assert job_with(cheaper, reserved=8).quoted == 5
     assert job_with((), reserved=7).quoted == 7

@@ -41,10 +41,10 @@ async def test_one_slot_account_runs_jobs_one_after_the_other(harness, nananoban
     first_done = await harness.job(first.id)
     second_done = await harness.job(second.id)
     assert second_done.submitted_at >= first_done.submitted_at + 15  # after the first finished
-    # the waiting job's card said where it stood, and only then moved on
+    # the waiting job's card said where it stood (the acknowledgement shows position 1, as
+    # asserted above, so the engine does not edit the card again at once), then moved on
     positions = harness.notifier.positions(second.id)
-    assert positions[0] == 1
-    assert 0 in positions
+    assert 0 in positions and set(positions) <= {0, 1, None}  # None: no longer queued
 
 
 async def test_queue_positions_count_down_for_three_jobs(harness, nananobanana_emu):

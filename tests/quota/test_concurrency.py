@@ -18,14 +18,14 @@ from tests.quota.helpers import job_count, ledger_rows, make_job, make_service, 
 def slow_reads(monkeypatch):
     """Widen the read-check-write window: without a write lock taken before the read, two
     reservations would both see the same balance."""
-    real = ledger.standing
+    real = ledger.standings
 
     async def slow(*args, **kwargs):
-        standing = await real(*args, **kwargs)
+        standings = await real(*args, **kwargs)
         await asyncio.sleep(0.002)
-        return standing
+        return standings
 
-    monkeypatch.setattr(service_module.ledger, "standing", slow)
+    monkeypatch.setattr(service_module.ledger, "standings", slow)
 
 
 async def _race(services, jobs):
@@ -198,17 +198,18 @@ async def test_a_burst_shares_transactions_and_each_member_is_judged_alone(db, c
 
 async def test_a_database_error_fails_its_batch_and_writes_nothing(db, clock, monkeypatch):
     quota = make_service(db, clock, default_credits=10)
-    real_append = service_module.ledger.append
+    real_append = service_module.ledger.append_many
     calls = 0
 
     async def append_fails_once(*args, **kwargs):
+        """The jobs are already written when the ledger's rows fail: nothing may remain."""
         nonlocal calls
         calls += 1
-        if calls == 3:
+        if calls == 1:
             raise OSError("disk I/O error")
         return await real_append(*args, **kwargs)
 
-    monkeypatch.setattr(service_module.ledger, "append", append_fails_once)
+    monkeypatch.setattr(service_module.ledger, "append_many", append_fails_once)
     jobs = [make_job(user_id=200 + i, cost=1) for i in range(5)]
     results = await asyncio.gather(*(quota.reserve_job(j) for j in jobs), return_exceptions=True)
     assert all(isinstance(r, OSError) for r in results)

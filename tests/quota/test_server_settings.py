@@ -4,8 +4,11 @@ choice of model under a server's default and its allowed models."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from db import server_settings as stored_settings
 from db.database import Database
 from presentation.sentences import for_member
 from providers.base import Kind
@@ -125,5 +128,55 @@ async def test_changes_are_stored_and_never_served_stale(database_target):
         with pytest.raises(Exception) as refused:
             await service.set_model(7, "veo-9", False, actor_id=1, known=known)
         assert "not an enabled model" in for_member(refused.value)
+    finally:
+        await db.close()
+
+
+async def test_commands_arriving_together_read_the_servers_rules_once(tmp_path, monkeypatch):
+    """A burst of commands shares one read of the rules (each would otherwise queue its own
+    reads on the database before its reply)."""
+    db = await Database.open(tmp_path / "bot.db")
+    try:
+        reads = 0
+        real_load = stored_settings.load
+
+        async def counting_load(*args):
+            nonlocal reads
+            reads += 1
+            return await real_load(*args)
+
+        await ServerSettings(db).add_phrase(7, "bad word", actor_id=1)
+        monkeypatch.setattr(stored_settings, "load", counting_load)
+        service = ServerSettings(db)
+        policies = await asyncio.gather(*(service.policy(7) for _ in range(50)))
+        assert reads == 1
+        assert all(p.phrases == ("bad word",) for p in policies)
+    finally:
+        await db.close()
+
+
+async def test_a_change_made_while_the_rules_are_read_is_never_hidden_by_that_read(
+    tmp_path, monkeypatch
+):
+    db = await Database.open(tmp_path / "bot.db")
+    try:
+        real_load = stored_settings.load
+        read_started, finish_read = asyncio.Event(), asyncio.Event()
+
+        async def slow_first_load(*args):
+            loaded = await real_load(*args)
+            if not read_started.is_set():
+                read_started.set()
+                await finish_read.wait()  # the change lands after the read, before its caching
+            return loaded
+
+        monkeypatch.setattr(stored_settings, "load", slow_first_load)
+        service = ServerSettings(db)
+        before = asyncio.create_task(service.policy(7))
+        await read_started.wait()
+        assert await service.set_channel(7, 42, True, actor_id=1) == frozenset({42})
+        finish_read.set()
+        assert (await before).channels == frozenset()  # what it read: from before the change
+        assert (await service.policy(7)).channels == frozenset({42})  # never cached over it
     finally:
         await db.close()
