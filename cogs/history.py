@@ -41,6 +41,7 @@ from presentation.refusals import (
     JobOfAnotherMember,
 )
 from presentation.results import Outgoing, Result, Shape, build
+from presentation.tunables import PAGE_MAX
 from providers.base import Media
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_ID = re.compile(r"^[0-9a-f]{4,32}$")
-PAGE_MAX = 100_000  # the page option's bound; far past any member's history
 
 
 class HistoryPageButton(

@@ -21,14 +21,11 @@ from presentation.discord_limits import CONTENT_MAX, DEFAULT_UPLOAD_LIMIT, clip,
 from presentation.embeds import balance_embed, plural
 from presentation.permissions import check_moderator_role, is_moderator, manages_server
 from presentation.refusals import AmountOutOfRange, AmountZero, ModeratorOnly, ServerManagersOnly
+from presentation.tunables import HISTORY_PAGE, MAX_AMOUNT, NAMES_TIMEOUT
 from quota.usage import day_range, parse_day
 
 if TYPE_CHECKING:
     from bot import BananaBot
-
-HISTORY_PAGE = 10
-MAX_AMOUNT = 1_000_000
-NAMES_TIMEOUT = 2.0  # looking up the top members' names for the chart; ids do meanwhile
 
 
 @app_commands.guild_only()

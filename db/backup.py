@@ -17,9 +17,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from db.tunables import BUSY_TIMEOUT_MS
 from errors import BotError  # the leaf every layer may import; see its docstring
-
-BUSY_TIMEOUT_MS = 5000  # how long the backup waits for a writer's lock before giving up
 
 
 class BackupError(BotError):

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from db.database import Database, latest_version
+from db.tunables import COPY_PAGE
 from errors import BotError
-
-PAGE = 1000  # rows read and written per statement
 
 # Every table of the schema, in the order they are copied (jobs before the ledger, which
 # refers to them), with the columns that order a table's rows for paging.
@@ -86,7 +85,7 @@ async def _copy_table(source: Database, target: Database, table: str, key: str) 
     count, offset = 0, 0
     while True:
         rows = await source.fetchall(
-            f"SELECT * FROM {table} ORDER BY {key} LIMIT ? OFFSET ?", (PAGE, offset)
+            f"SELECT * FROM {table} ORDER BY {key} LIMIT ? OFFSET ?", (COPY_PAGE, offset)
         )
         if not rows:
             return count
@@ -98,5 +97,5 @@ async def _copy_table(source: Database, target: Database, table: str, key: str) 
             await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
         count += len(rows)
         offset += len(rows)
-        if len(rows) < PAGE:
+        if len(rows) < COPY_PAGE:
             return count

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.database import Connection, Database
+from db.tunables import EXPORT_PAGE
 
 
 @dataclass(frozen=True)
@@ -248,8 +249,6 @@ def _row(row) -> LedgerRow:
 
 
 # --- export -------------------------------------------------------------------------------
-
-EXPORT_PAGE = 500  # ledger rows read per statement while exporting
 
 
 def _before(until: float | None) -> tuple[str, tuple[float, ...]]:

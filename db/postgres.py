@@ -26,12 +26,10 @@ from typing import Any
 import asyncpg
 
 from db.database import Connection, Database, shown
+from db.tunables import CONNECT_TIMEOUT, POOL_MAX, POOL_MIN
 
 log = logging.getLogger("db.database")
 
-POOL_MIN = 1
-POOL_MAX = 10  # connections per process: transactions and reads in flight at once
-CONNECT_TIMEOUT = 10.0  # seconds to reach the server at start
 COMMAND_TIMEOUT = 60.0  # seconds any one statement may take before it is abandoned
 MIGRATION_LOCK = 0x62616E616E61  # advisory lock key: one process migrates at a time
 

@@ -30,12 +30,12 @@ from presentation.audit import AuditLog
 from presentation.discord_limits import DEFAULT_UPLOAD_LIMIT
 from presentation.embeds import job_card
 from presentation.results import Outgoing, Result, Shape, build
+from presentation.tunables import READY_WAIT
 from providers.base import Media
 from providers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
-READY_WAIT = 30.0  # how long delivery waits for the gateway cache after a restart
 
 Posted = discord.Message | discord.WebhookMessage
 

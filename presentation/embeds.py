@@ -9,13 +9,13 @@ from jobs.errors import InsufficientCredits, TooManyJobs
 from jobs.records import Job, JobState
 from presentation.discord_limits import fit_embed
 from presentation.sentences.failures import job_failure
+from presentation.tunables import SLOW_FACTOR
 from quota.service import Balance
 
 COLOUR_WORKING = discord.Colour.gold()
 COLOUR_DONE = discord.Colour.green()
 COLOUR_FAILED = discord.Colour.red()
 PROMPT_PREVIEW = 300
-SLOW_FACTOR = 1.5  # past this many times the usual duration, the card says it is slow
 
 
 def plural(n: int, word: str) -> str:

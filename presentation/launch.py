@@ -41,6 +41,7 @@ from presentation.bot_permissions import require_channel_permissions
 from presentation.embeds import job_card, not_started_card
 from presentation.preview import PreviewBook
 from presentation.preview import offer as offer_preview
+from presentation.tunables import PRICE_DEFER_AFTER, TOKEN_MARGIN
 from providers.base import GenerationRequest, ModelSpec
 from providers.registry import ModelRefusedHere, ProviderRegistry
 from quota.preview import PreviewNeeded
@@ -49,9 +50,7 @@ from quota.service import QuotaService
 
 log = logging.getLogger(__name__)
 
-PRICE_DEFER_AFTER = 1.0  # a price not known by then is awaited behind a deferral (3 s in all)
 TOKEN_LIFETIME = 15 * 60.0  # Discord's interaction tokens work this long for edits
-TOKEN_MARGIN = 30.0  # stop editing a little before Discord would refuse
 
 
 T = TypeVar("T")

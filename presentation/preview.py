@@ -44,13 +44,10 @@ from presentation import sentences
 from presentation.discord_limits import CONTENT_MAX, clip, fit_embed
 from presentation.embeds import COLOUR_WORKING, duration_text, plural, preview, what_was_made
 from presentation.sentences import preview as said
+from presentation.tunables import ANSWERED_KEPT, PREVIEW_SECONDS, PREVIEWS_KEPT
 from quota.preview import PreviewNeeded
 
 log = logging.getLogger(__name__)
-
-PREVIEW_SECONDS = 60.0  # an unanswered preview lapses after this long, nothing charged
-PREVIEWS_KEPT = 10_000  # previews remembered at once (a flood cannot grow memory past this)
-ANSWERED_KEPT = 15 * 60.0  # how long a preview is remembered, to answer a late second press
 
 
 class Timebase(Protocol):
