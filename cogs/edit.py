@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from cogs.options import source_image
+from cogs.options import result_job, source_image
 from jobs.records import Job
 from jobs.validation import InputImage, build_request, fits
 from presentation.bot_permissions import require_channel_permissions
 from presentation.discord_limits import TEXT_INPUT_VALUE_MAX
 from presentation.launch import admit, start_generation
-from presentation.refusals import NoImageToEdit, ResultForgotten
+from presentation.refusals import NoImageToEdit
 from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
 
@@ -39,13 +39,6 @@ INSTRUCTION_LABEL = "What should change?"  # TEXT_INPUT_LABEL_MAX is 45
 INSTRUCTION_PLACEHOLDER = "e.g. make the sky stormy and add a red kite"
 KEPT_OPTIONS = ("aspect_ratio", "resolution", "quality", "output_format")  # on the same model
 SAMPLE_INSTRUCTION = "edit"  # chooses the model before the member has typed anything
-
-
-async def _result_job(bot: BananaBot, job_id: str) -> Job:
-    job = await bot.jobs.get(job_id)
-    if job is None:
-        raise ResultForgotten()
-    return job
 
 
 def _reference(message: discord.Message | None, job: Job) -> InputImage:
@@ -120,7 +113,7 @@ class EditButton(
         the bot can post here, the server allows generation here, there is an image."""
         bot: BananaBot = interaction.client  # type: ignore[assignment]
         try:
-            job = await _result_job(bot, self.job_id)
+            job = await result_job(bot.jobs, self.job_id)
             require_channel_permissions(interaction)
             policy = await admit(bot, interaction)
             reference = _reference(interaction.message, job)
@@ -163,7 +156,7 @@ class EditForms(commands.Cog):
         check a command has (start_generation: channel, blocklist, model allowed, quota,
         jobs per member), charged to the member who submitted."""
         bot = self.bot
-        job = await _result_job(bot, job_id)
+        job = await result_job(bot.jobs, job_id)
         reference = _reference(interaction.message, job)
         policy = await admit(bot, interaction, instruction)
         spec, options = edit_plan(bot, policy, job, instruction, reference)

@@ -8,7 +8,6 @@ Animate / Edit buttons: only to the member by default, in the channel with ``pub
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -17,9 +16,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from jobs.media import MediaFile
 from jobs.records import Job, JobState
 from presentation.bot_permissions import require_channel_permissions
+from presentation.delivery import post_parts
 from presentation.discord_limits import CHOICES_MAX, DEFAULT_UPLOAD_LIMIT
 from presentation.history import (
     history_embed,
@@ -40,7 +39,7 @@ from presentation.refusals import (
     JobNotFoundHere,
     JobOfAnotherMember,
 )
-from presentation.results import Outgoing, Result, Shape, build
+from presentation.results import Result, Shape, build
 from presentation.tunables import PAGE_MAX
 from providers.base import Media
 
@@ -217,7 +216,13 @@ class HistoryCog(commands.Cog):
         again smaller, as a delivery does: links only, then plain text."""
         for shape in Shape:
             try:
-                return await self._post(build(result, shape, headline=headline), job, send)
+                return await post_parts(
+                    job.id,
+                    build(result, shape, headline=headline),
+                    send,
+                    mentions=discord.AllowedMentions.none(),
+                    view=lambda: self.bot.result_view(job),  # type: ignore[attr-defined]
+                )
             except discord.HTTPException as exc:
                 if exc.status not in (400, 413) or shape is Shape.PLAIN:
                     raise
@@ -230,45 +235,10 @@ class HistoryCog(commands.Cog):
                 )
         raise AssertionError("unreachable: the plain shape raises or returns")
 
-    async def _post(self, messages: list[Outgoing], job: Job, send) -> discord.Message:
-        """Post the messages in order; the first carries the buttons, and its refusal is
-        raised; a follow-up that fails (files past the tenth, links past the embed) is logged,
-        the job is shown. Files are read from fresh readers each time. Pings nobody."""
-        first = None
-        for outgoing in messages:
-            kwargs: dict = dict(
-                content=outgoing.content or None,
-                embeds=outgoing.embeds,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            view = self.bot.result_view(job) if outgoing.buttons else None  # type: ignore[attr-defined]
-            if view is not None:
-                kwargs["view"] = view
-            try:
-                with contextlib.ExitStack() as readers:
-                    kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
-                    message = await send(**kwargs)
-            except discord.HTTPException:
-                if first is None:
-                    raise
-                log.warning("job=%s a follow-up of the shown job was not posted", job.id)
-                continue
-            first = first or message
-        assert first is not None
-        return first
-
 
 def _server_upload_limit(interaction: discord.Interaction) -> int:
     guild = interaction.guild
     return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
-
-
-def _attach(readers: contextlib.ExitStack, media: MediaFile) -> discord.File:
-    """An upload from a fresh reader, closed with ``readers`` (discord.File leaves a reader
-    it was given open, and hides its close() until File.close(), which runs first)."""
-    file = discord.File(readers.enter_context(media.open()), filename=media.filename)
-    readers.callback(file.close)
-    return file
 
 
 async def setup(bot: BananaBot) -> None:

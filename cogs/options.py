@@ -9,8 +9,10 @@ import discord
 from discord import app_commands
 
 from jobs.records import Job
+from jobs.service import JobService
 from jobs.validation import InputImage
 from presentation.discord_limits import CHOICE_NAME_MAX, CHOICE_VALUE_MAX, CHOICES_MAX, clip
+from presentation.refusals import ResultForgotten
 from providers.base import ModelSpec
 from quota.server_settings import GuildPolicy
 
@@ -30,17 +32,20 @@ def attachment_input(attachment: discord.Attachment) -> InputImage:
     )
 
 
+async def result_job(jobs: JobService, job_id: str) -> Job:
+    """The job behind a result's button or form; refused when the bot no longer knows it."""
+    job = await jobs.get(job_id)
+    if job is None:
+        raise ResultForgotten()
+    return job
+
+
 def source_image(message: discord.Message | None, job: Job) -> InputImage | None:
     """The result's image to work on: the message's first image attachment, else the job's
     first https media link; None when there is neither."""
     for attachment in message.attachments if message else []:
         if attachment.filename.lower().endswith(RESULT_IMAGE_EXTENSIONS):
-            return InputImage(
-                url=attachment.url,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                size=attachment.size,
-            )
+            return attachment_input(attachment)
     for media in job.media:
         if media.url.startswith("https://"):
             return InputImage(url=media.url)

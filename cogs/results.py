@@ -14,23 +14,16 @@ from typing import TYPE_CHECKING
 import discord
 
 from cogs.edit import EditButton
-from cogs.options import source_image
+from cogs.options import result_job, source_image
 from jobs.records import Job
 from presentation.launch import admit, start_generation
-from presentation.refusals import NoImageToAnimate, ResultForgotten
+from presentation.refusals import NoImageToAnimate
 from providers.base import Kind
 
 if TYPE_CHECKING:
     from bot import BananaBot
 
 log = logging.getLogger(__name__)
-
-
-async def _stored_job(bot: BananaBot, job_id: str) -> Job:
-    job = await bot.jobs.get(job_id)
-    if job is None:
-        raise ResultForgotten()
-    return job
 
 
 async def _run(interaction: discord.Interaction, action) -> None:
@@ -61,7 +54,7 @@ class RerollButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def reroll(bot: BananaBot) -> None:
-            job = await _stored_job(bot, self.job_id)
+            job = await result_job(bot.jobs, self.job_id)
             policy = await admit(bot, interaction, job.request.prompt, job.request.negative_prompt)
             spec = bot.registry.resolve(
                 f"{job.provider}:{job.model}", Kind(job.kind), allowed=policy.allows
@@ -95,7 +88,7 @@ class AnimateButton(
         from cogs.video import animate_image
 
         async def animate(bot: BananaBot) -> None:
-            job = await _stored_job(bot, self.job_id)
+            job = await result_job(bot.jobs, self.job_id)
             source = source_image(interaction.message, job)
             if source is None:
                 raise NoImageToAnimate()

@@ -18,8 +18,9 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import discord
 
@@ -197,37 +198,20 @@ class DiscordNotifier:
     async def _post_all(
         self, job: Job, messages: list[Outgoing], shape: Shape, send, *, nonce_of: str | None
     ) -> Posted:
-        """Post the main message (errors propagate), then the follow-ups (best effort: the
-        result is out, a lost extra link is logged). Each post reads its files from fresh
-        readers, closed afterwards: the same file may be posted again, smaller or elsewhere."""
-        first: Posted | None = None
-        for part, outgoing in enumerate(messages):
-            kwargs = dict(
-                content=outgoing.content or None,
-                embeds=outgoing.embeds,
-                allowed_mentions=mention_only(job.user_id),
-            )
-            if nonce_of is not None:
-                # Discord drops a repeat with the same nonce, so a retried post is posted once.
-                kwargs["nonce"] = f"{job.id}{nonce_of}{list(Shape).index(shape)}{part}"
-            view = self._result_view(job) if outgoing.buttons else None
-            if view is not None:
-                kwargs["view"] = view
-            try:
-                with contextlib.ExitStack() as readers:
-                    kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
-                    message = await send(**kwargs)
-            except Exception:
-                if first is None:
-                    raise
-                log.warning(
-                    "job=%s follow-up %d of the result not posted", job.id, part, exc_info=True
-                )
-                continue
-            if first is None:
-                first = message
-        assert first is not None
-        return first
+        nonce = None
+        if nonce_of is not None:
+            # Discord drops a repeat with the same nonce, so a retried post is posted once.
+            def nonce(part: int) -> str:
+                return f"{job.id}{nonce_of}{list(Shape).index(shape)}{part}"
+
+        return await post_parts(
+            job.id,
+            messages,
+            send,
+            mentions=mention_only(job.user_id),
+            view=lambda: self._result_view(job),
+            nonce=nonce,
+        )
 
     async def result_posted(self, job: Job, message_id: int) -> None:
         """Cosmetic steps once the result is out and its id stored: the card shows a link to
@@ -265,6 +249,44 @@ class DiscordNotifier:
             embed=job_card(job),
             allowed_mentions=mention_only(job.user_id),
         )
+
+
+async def post_parts(
+    job_id: str,
+    messages: list[Outgoing],
+    send: Callable[..., Awaitable[Posted]],
+    *,
+    mentions: discord.AllowedMentions,
+    view: Callable[[], discord.ui.View | None],
+    nonce: Callable[[int], str] | None = None,
+) -> Posted:
+    """Post the main message (errors propagate), then the follow-ups (best effort: the
+    result is out, a lost extra link is logged). Each post reads its files from fresh
+    readers, closed afterwards: the same file may be posted again, smaller or elsewhere.
+    Shared by delivery and /show."""
+    first: Posted | None = None
+    for part, outgoing in enumerate(messages):
+        kwargs: dict[str, Any] = dict(
+            content=outgoing.content or None, embeds=outgoing.embeds, allowed_mentions=mentions
+        )
+        if nonce is not None:
+            kwargs["nonce"] = nonce(part)
+        buttons = view() if outgoing.buttons else None
+        if buttons is not None:
+            kwargs["view"] = buttons
+        try:
+            with contextlib.ExitStack() as readers:
+                kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
+                message = await send(**kwargs)
+        except Exception:
+            if first is None:
+                raise
+            log.warning("job=%s follow-up %d of the result not posted", job_id, part, exc_info=True)
+            continue
+        if first is None:
+            first = message
+    assert first is not None
+    return first
 
 
 def _attach(readers: contextlib.ExitStack, media: MediaFile) -> discord.File:
