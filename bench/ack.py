@@ -57,26 +57,13 @@ async def run(bursts: list[int]) -> list[dict[str, object]]:
 
 
 async def _burst(size: int, bot: str = BANANABOT) -> dict[str, object]:
-    from tests.emulators.aivideoapi import AIVideoAPIEmulator
-    from tests.emulators.base import serve
-    from tests.emulators.nananobanana import NanaNoBananaEmulator
-    from tests.emulators.nanobanana import NanoBananaEmulator
-    from tests.emulators.nanobananavideo import NanoBananaVideoEmulator
+    from tests.emulators.all import serve_providers
     from tests.fakediscord.server import FakeDiscord
 
-    emulators = (
-        NanoBananaEmulator(),
-        AIVideoAPIEmulator(task_seconds=5.0),
-        NanaNoBananaEmulator(),
-        NanoBananaVideoEmulator(),
-    )
-    for emulator in emulators:
-        emulator.task_seconds = 5.0
     with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
         database = Path(tmp) / "bananabot.db"
         async with contextlib.AsyncExitStack() as stack:
-            for emulator in emulators:
-                await stack.enter_async_context(serve(emulator))
+            providers = await stack.enter_async_context(serve_providers(5.0))
             fake = FakeDiscord(token=TOKEN)
             await fake.start()
             stack.push_async_callback(fake.close)
@@ -86,19 +73,11 @@ async def _burst(size: int, bot: str = BANANABOT) -> dict[str, object]:
             members = [FIRST_MEMBER + i for i in range(size)]
             for user in members:
                 fake.add_member(GUILD, user, f"member{user - FIRST_MEMBER}")
-            nb, aiv, nnb, nbv = emulators
             env = {
                 **os.environ,
                 "DISCORD_TOKEN": TOKEN,
                 "DATABASE_URL": f"sqlite:///{database}",
-                "NANOBANANA_API_KEY": nb.api_key,
-                "NANOBANANA_BASE_URL": nb.base_url,
-                "AIVIDEOAPI_API_KEY": aiv.api_key,
-                "AIVIDEOAPI_BASE_URL": aiv.base_url,
-                "NANANOBANANA_API_KEY": nnb.api_key,
-                "NANANOBANANA_BASE_URL": nnb.base_url,
-                "NANOBANANAVIDEO_API_KEY": nbv.api_key,
-                "NANOBANANAVIDEO_BASE_URL": nbv.base_url,
+                **providers.env(),
                 "QUOTA_DEFAULT_CREDITS": "100",
             }
             child = await asyncio.create_subprocess_exec(

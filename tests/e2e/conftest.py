@@ -18,7 +18,7 @@ from jobs.engine import EnginePolicy
 from jobs.timebase import FastTimebase
 from settings import Settings, load_settings
 from tests.emulators.aivideoapi import AIVideoAPIEmulator
-from tests.emulators.base import serve
+from tests.emulators.all import serve_providers
 from tests.emulators.nananobanana import NanaNoBananaEmulator
 from tests.emulators.nanobanana import NanoBananaEmulator
 from tests.emulators.nanobananavideo import NanoBananaVideoEmulator
@@ -105,17 +105,8 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    emulators = (
-        NanoBananaEmulator(),
-        AIVideoAPIEmulator(task_seconds=0.2),
-        NanaNoBananaEmulator(),
-        NanoBananaVideoEmulator(),
-    )
-    for emulator in emulators:
-        emulator.task_seconds = 0.2
     async with contextlib.AsyncExitStack() as stack:
-        for emulator in emulators:
-            await stack.enter_async_context(serve(emulator))
+        providers = await stack.enter_async_context(serve_providers(0.2))
         fake = FakeDiscord(token=TOKEN)
         await fake.start()
         stack.push_async_callback(fake.close)
@@ -130,7 +121,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         fake.add_role(GUILD, ADMIN_ROLE, "Admins", MANAGE_GUILD)
         fake.add_member(GUILD, MOD, "mod", roles=[ADMIN_ROLE])
         fake.add_member(GUILD, HELPER, "helper", roles=[MOD_ROLE])
-        nb, aiv, nnb, nbv = emulators
+        nb, aiv, nnb, nbv = providers
         world = World(
             tmp=tmp_path,
             fake=fake,
@@ -141,14 +132,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             env={
                 "DISCORD_TOKEN": TOKEN,
                 "DATABASE_URL": f"sqlite:///{tmp_path}/bananabot.db",
-                "NANOBANANA_API_KEY": nb.api_key,
-                "NANOBANANA_BASE_URL": nb.base_url,
-                "AIVIDEOAPI_API_KEY": aiv.api_key,
-                "AIVIDEOAPI_BASE_URL": aiv.base_url,
-                "NANANOBANANA_API_KEY": nnb.api_key,
-                "NANANOBANANA_BASE_URL": nnb.base_url,
-                "NANOBANANAVIDEO_API_KEY": nbv.api_key,
-                "NANOBANANAVIDEO_BASE_URL": nbv.base_url,
+                **providers.env(),
                 "SANDBOX_PROVIDER": "1",
                 "QUOTA_DEFAULT_CREDITS": "100",
             },
