@@ -151,7 +151,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"configuration error: {exc}")
     bot_module.configure_logging(settings)
     try:
-        asyncio.run(bot_module.run(settings))
+        with bot_module.event_loop_runner() as runner:
+            runner.run(bot_module.run(settings))
     except discord.LoginFailure:
         log.error(LOGIN_REJECTED)
         return EXIT_FAILED

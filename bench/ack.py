@@ -242,7 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain", action="store_true", help="the plain discord.py bot")
     args = parser.parse_args(argv)
     logging.disable(logging.ERROR)  # a log line per job would measure the terminal
-    asyncio.run(_serve(args.api_base, args.gateway, plain=args.plain))
+    if args.plain:  # discord.py as anyone runs it
+        asyncio.run(_serve(args.api_base, args.gateway, plain=True))
+        return 0
+    from bot import event_loop_runner
+
+    with event_loop_runner() as runner:  # the event loop ``bananabot run`` uses
+        runner.run(_serve(args.api_base, args.gateway, plain=False))
     return 0
 
 

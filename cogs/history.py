@@ -222,6 +222,7 @@ class HistoryCog(commands.Cog):
                     send,
                     mentions=discord.AllowedMentions.none(),
                     view=lambda: self.bot.result_view(job),  # type: ignore[attr-defined]
+                    uploads=self.bot.notifier.uploads,  # type: ignore[attr-defined]
                 )
             except discord.HTTPException as exc:
                 if exc.status not in (400, 413) or shape is Shape.PLAIN:

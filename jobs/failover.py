@@ -148,25 +148,27 @@ async def plan(
     choices: Sequence[Option],
     price: Callable[[str, GenerationRequest], Awaitable[int]],
     health: ProviderHealth,
-    prefetch: Callable[[str, GenerationRequest], None] | None = None,
+    price_now: Callable[[str, GenerationRequest], int | None] | None = None,
 ) -> Plan:
     """Price every option (the pricer's cache or printed tables; together, so the slowest
     decides) and order them by jobs/routing.route. An option that cannot be priced is left
     out; when none can be, the first one's refusal is raised (nothing is charged).
 
-    With ``prefetch`` (start a lookup unless the price is known), the lookups that are needed
-    start together and the prices are then read one by one: a price already known costs no
-    task and no turn of the event loop, which a burst of commands would feel."""
+    With ``price_now`` (the price if known, else None with its lookup started), the lookups
+    that are needed start together and only their prices are then awaited one by one: a price
+    already known costs no await, which a burst of commands would feel."""
     prices: list[int | BaseException]
-    if prefetch is None:
+    if price_now is None:
         prices = await asyncio.gather(
             *(price(o.spec.provider, o.request) for o in choices), return_exceptions=True
         )
     else:
-        for option in choices:
-            prefetch(option.spec.provider, option.request)
+        known = [price_now(option.spec.provider, option.request) for option in choices]
         prices = []
-        for option in choices:
+        for option, now in zip(choices, known, strict=True):
+            if now is not None:
+                prices.append(now)
+                continue
             try:
                 prices.append(await price(option.spec.provider, option.request))
             except UserFacingError as refusal:

@@ -104,6 +104,20 @@ class ProviderHealth:
         record = self._records.get(provider)
         return record is not None and record.paused_until > self._clock()
 
+    def error_rate(self, provider: str) -> float | None:
+        """Failing share of the recent requests (None: none), as ``report`` counts it; asked
+        by routing for every command, so without the report's latency percentiles."""
+        record = self._records.get(provider)
+        if record is None:
+            return None
+        since = self._clock() - RECENT_SECONDS
+        requests = failures = 0
+        for when, failed, _, _ in record.samples:
+            if when >= since:
+                requests += 1
+                failures += failed
+        return failures / requests if requests else None
+
     def report(self, provider: str) -> ProviderHealthReport:
         now = self._clock()
         record = self._records.get(provider)

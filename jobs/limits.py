@@ -4,7 +4,9 @@ hammering into 429s: a FIFO of jobs, a cap on tasks in flight, and a generation 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -35,7 +37,11 @@ class ProviderGate:
         self._now = now
         self._sleep = sleep
         self._holders: set[str] = set()
-        self._waiting: list[str] = []
+        # the line: each waiting job's ticket, and the tickets in order (a burst of a
+        # thousand jobs joins, finds its place and leaves without scanning the line)
+        self._tickets: dict[str, int] = {}
+        self._line: list[int] = []
+        self._next_ticket = itertools.count()
         self._submits: deque[float] = deque()
         self._changed = asyncio.Condition()
 
@@ -43,8 +49,9 @@ class ProviderGate:
         """Jobs ahead of this one (0: next or running); None when unknown to the gate."""
         if job_id in self._holders:
             return 0
-        if job_id in self._waiting:
-            return self._waiting.index(job_id) + (
+        ticket = self._tickets.get(job_id)
+        if ticket is not None:
+            return bisect_left(self._line, ticket) + (
                 1 if self.max_in_flight and len(self._holders) >= self.max_in_flight else 0
             )
         return None
@@ -94,8 +101,10 @@ class ProviderGate:
     def join(self, job_id: str) -> None:
         """Take a place in line now, so ``position`` is known from the moment a job is
         accepted (before its task first runs); ``acquire`` then waits from that place."""
-        if job_id not in self._holders and job_id not in self._waiting:
-            self._waiting.append(job_id)
+        if job_id not in self._holders and job_id not in self._tickets:
+            ticket = next(self._next_ticket)
+            self._tickets[job_id] = ticket
+            self._line.append(ticket)  # tickets only grow: the line stays sorted
 
     async def acquire(self, job_id: str) -> float | None:
         """Wait for this job's turn. Returns the time its place in the generation window was
@@ -109,7 +118,7 @@ class ProviderGate:
             except BaseException:
                 self._leave(job_id)
                 raise
-            self._waiting.remove(job_id)
+            self._out_of_line(job_id)
             self._holders.add(job_id)
         if not self.window:
             return None
@@ -129,12 +138,16 @@ class ProviderGate:
         return claimed
 
     def _leave(self, job_id: str) -> None:
-        if job_id in self._waiting:
-            self._waiting.remove(job_id)
+        if job_id in self._tickets:
+            self._out_of_line(job_id)
             self._changed.notify_all()
 
+    def _out_of_line(self, job_id: str) -> None:
+        ticket = self._tickets.pop(job_id)
+        del self._line[bisect_left(self._line, ticket)]
+
     def _admissible(self, job_id: str) -> bool:
-        if self._waiting[0] != job_id:
+        if self._line[0] != self._tickets[job_id]:
             return False
         return self.max_in_flight is None or len(self._holders) < self.max_in_flight
 

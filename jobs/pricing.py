@@ -41,16 +41,19 @@ from providers.errors import BadRequest, ProviderError
 log = logging.getLogger(__name__)
 
 
-PriceKey = tuple[str, GenerationRequest]
+PriceKey = tuple[str, tuple[object, ...]]
+
+_UNPRICED = frozenset({"prompt", "negative_prompt", "reference_urls"})
+# every other field of a request is an option a price may depend on, new ones included
+_PRICED = tuple(f.name for f in dataclasses.fields(GenerationRequest) if f.name not in _UNPRICED)
 
 
 def price_key(provider_id: str, request: GenerationRequest) -> PriceKey:
     """What a price can depend on: provider, model and every option, but neither the prompt
-    texts nor which images, only how many (that picks the mode, and extra references cost)."""
-    priced = dataclasses.replace(
-        request, prompt="", negative_prompt=None, reference_urls=("",) * len(request.reference_urls)
-    )
-    return provider_id, priced
+    texts nor which images, only how many (that picks the mode, and extra references cost).
+    A plain tuple: every route of every command is looked up with one."""
+    options = tuple(getattr(request, name) for name in _PRICED)
+    return provider_id, (*options, len(request.reference_urls))
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,21 @@ class Pricer:
 
     def prefetch(self, provider_id: str, request: GenerationRequest) -> None:
         """Start looking the price up in the background unless it is known or on its way."""
+        self.price_now(provider_id, request)
+
+    def price_now(self, provider_id: str, request: GenerationRequest) -> int | None:
+        """The price if a fresh one is known; otherwise None, and its lookup starts in the
+        background unless it is on its way (``price`` then waits for it, or raises a cached
+        refusal). One look at the cache: a burst of commands asks this of every route."""
         key = price_key(provider_id, request)
-        if key not in self._cache and provider_id in self.providers:
-            self._lookup(key, request)
+        found = self._cache.get(key)
+        if found is None:
+            if provider_id in self.providers:
+                self._lookup(key, request)
+            return None
+        if isinstance(found, _Failed):
+            return None
+        return self._credits(provider_id, found)
 
     def close(self) -> None:
         """Cancel lookups in flight (the bot is stopping and closes the providers' clients)."""

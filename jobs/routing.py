@@ -37,7 +37,7 @@ def route(
         price = prices.get(spec.provider)
         return (
             health.paused(spec.provider),
-            _band(health.report(spec.provider).error_rate),
+            _band(health.error_rate(spec.provider)),
             price is None,
             price or 0,
             position,

@@ -14,6 +14,7 @@ from jobs.engine import JobEngine
 from jobs.health import ProviderHealth
 from jobs.policy import CHOICES_SCANNED, HISTORY_PAGE_SIZE
 from jobs.records import HistoryPage, Job, JobState
+from jobs.replies import Reply
 from providers.base import GenerationRequest, Media, ModelSpec
 
 ROUTED_COMMANDS = ("image", "video", "animate")  # a re-roll stays with the provider that ran it;
@@ -28,13 +29,13 @@ class JobService:
         health: ProviderHealth | None = None,
         offered: Callable[[ModelSpec], Sequence[ModelSpec]] | None = None,
         price: Callable[[str, GenerationRequest], Awaitable[int]] | None = None,
-        prefetch: Callable[[str, GenerationRequest], None] | None = None,
+        price_now: Callable[[str, GenerationRequest], int | None] | None = None,
     ) -> None:
         self._engine = engine
         self._health = health or ProviderHealth()
         self._offered = offered  # the enabled models of a spec's kind, in registry order
         self._price = price  # the pricer's: its cache or printed tables, in bot credits
-        self._prefetch = prefetch  # the pricer's: start a lookup unless the price is known
+        self._price_now = price_now  # the pricer's: a known price, else its lookup starts
 
     async def plan(
         self,
@@ -59,7 +60,7 @@ class JobService:
             if routed
             else [failover.Option(spec, request)]
         )
-        return await failover.plan(choices, self._price, self._health, self._prefetch)
+        return await failover.plan(choices, self._price, self._health, self._price_now)
 
     @property
     def accepting(self) -> bool:
@@ -87,10 +88,15 @@ class JobService:
         position, for the job card."""
         return self._engine.join_queue(job)
 
-    def replying(self) -> AbstractContextManager[None]:
-        """Around the work that precedes a command's reply and the reservation right after
-        it: no job starts meanwhile (jobs/replies.py)."""
+    def replying(self) -> AbstractContextManager[Reply]:
+        """Around the work that precedes a command's reply (``Reply.sent()`` ends it once the
+        reply is out): no job starts meanwhile (jobs/replies.py)."""
         return self._engine.replies.replying()
+
+    async def after_replies(self) -> None:
+        """Wait until no reply is being prepared (bounded): the reservation that follows a
+        reply gives way to the members still waiting for theirs."""
+        await self._engine.replies.quiet()
 
     async def leave_queue(self, job: Job) -> None:
         """A job given its place by join_queue will not run after all (its reservation was

@@ -31,7 +31,7 @@ from presentation.audit import AuditLog
 from presentation.discord_limits import DEFAULT_UPLOAD_LIMIT
 from presentation.embeds import job_card
 from presentation.results import Outgoing, Result, Shape, build
-from presentation.tunables import READY_WAIT
+from presentation.tunables import READY_WAIT, UPLOADS_AT_ONCE
 from providers.base import Media
 from providers.registry import ProviderRegistry
 
@@ -63,6 +63,7 @@ class DiscordNotifier:
         self._shown: dict[str, dict] = {}  # the card each job's acknowledgement shows now
         self._card_gone: set[str] = set()  # jobs whose card Discord no longer lets us edit
         self._posted_in: dict[str, str] = {}  # where each job's result went, until result_posted()
+        self.uploads = asyncio.Semaphore(UPLOADS_AT_ONCE)  # /show's posts share it
 
     def _token_valid(self, job: Job) -> bool:
         return bool(
@@ -211,6 +212,7 @@ class DiscordNotifier:
             mentions=mention_only(job.user_id),
             view=lambda: self._result_view(job),
             nonce=nonce,
+            uploads=self.uploads,
         )
 
     async def result_posted(self, job: Job, message_id: int) -> None:
@@ -259,11 +261,13 @@ async def post_parts(
     mentions: discord.AllowedMentions,
     view: Callable[[], discord.ui.View | None],
     nonce: Callable[[int], str] | None = None,
+    uploads: asyncio.Semaphore | None = None,
 ) -> Posted:
     """Post the main message (errors propagate), then the follow-ups (best effort: the
     result is out, a lost extra link is logged). Each post reads its files from fresh
     readers, closed afterwards: the same file may be posted again, smaller or elsewhere.
-    Shared by delivery and /show."""
+    A post with files holds one of ``uploads`` meanwhile, so uploads never take every
+    connection to Discord from the replies. Shared by delivery and /show."""
     first: Posted | None = None
     for part, outgoing in enumerate(messages):
         kwargs: dict[str, Any] = dict(
@@ -275,7 +279,9 @@ async def post_parts(
         if buttons is not None:
             kwargs["view"] = buttons
         try:
-            with contextlib.ExitStack() as readers:
+            async with contextlib.AsyncExitStack() as readers:
+                if outgoing.files and uploads is not None:
+                    await readers.enter_async_context(uploads)
                 kwargs["files"] = [_attach(readers, f) for f in outgoing.files]
                 message = await send(**kwargs)
         except Exception:
@@ -289,7 +295,7 @@ async def post_parts(
     return first
 
 
-def _attach(readers: contextlib.ExitStack, media: MediaFile) -> discord.File:
+def _attach(readers: contextlib.AsyncExitStack, media: MediaFile) -> discord.File:
     """An upload reading ``media`` from the start; the reader is closed when ``readers``
     closes. discord.File hides its reader's close() until File.close(), so that runs first."""
     file = discord.File(readers.enter_context(media.open()), filename=media.filename)

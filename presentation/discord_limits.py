@@ -100,44 +100,59 @@ def embed_text_length(embed: discord.Embed) -> int:
 def fit_embed(embed: discord.Embed, budget: int = EMBEDS_TOTAL_MAX) -> discord.Embed:
     """Clip every part of ``embed`` to its limit and the whole to ``budget`` characters:
     past the budget the description shrinks first, then trailing fields go. Links Discord
-    would refuse (not absolute http(s)) are dropped. Returns the same embed."""
-    if embed.title:
+    would refuse (not absolute http(s)) are dropped. Returns the same embed.
+
+    Every job card passes through here, so each part is read once (discord.py builds a new
+    proxy object at every read of ``footer``, ``author``, ``fields``…) and set again only
+    when it changes."""
+    if embed.title and len(embed.title) > EMBED_TITLE_MAX:
         embed.title = clip(embed.title, EMBED_TITLE_MAX)
-    if embed.description:
+    if embed.description and len(embed.description) > EMBED_DESCRIPTION_MAX:
         embed.description = clip(embed.description, EMBED_DESCRIPTION_MAX)
-    if embed.footer.text:
-        embed.set_footer(text=clip(embed.footer.text, EMBED_FOOTER_MAX))
-    if embed.author.name:
-        embed.set_author(name=clip(embed.author.name, EMBED_AUTHOR_MAX), url=embed.author.url)
+    footer = embed.footer.text or ""
+    if len(footer) > EMBED_FOOTER_MAX:
+        footer = clip(footer, EMBED_FOOTER_MAX)
+        embed.set_footer(text=footer)
+    author = embed.author
+    author_name = author.name or ""
+    if len(author_name) > EMBED_AUTHOR_MAX:
+        author_name = clip(author_name, EMBED_AUTHOR_MAX)
+        embed.set_author(name=author_name, url=author.url)
     if embed.url and not is_web_url(embed.url):
         embed.url = None
-    for getter, setter in (
-        (lambda: embed.image.url, embed.set_image),
-        (lambda: embed.thumbnail.url, embed.set_thumbnail),
+    for url, setter in (
+        (embed.image.url, embed.set_image),
+        (embed.thumbnail.url, embed.set_thumbnail),
     ):
-        url = getter()
         if url and not (is_web_url(url) or _is_attachment_url(url)):
             setter(url=None)
+    present = embed.fields
     fields = [
         (
             clip(f.name or "\u200b", EMBED_FIELD_NAME_MAX) or "\u200b",
             clip(f.value or "\u200b", EMBED_FIELD_VALUE_MAX) or "\u200b",
             bool(f.inline),
         )
-        for f in embed.fields[:EMBED_FIELDS_MAX]
+        for f in present[:EMBED_FIELDS_MAX]
     ]
-    embed.clear_fields()
-    for name, value, inline in fields:
-        embed.add_field(name=name, value=value, inline=inline)
-    excess = embed_text_length(embed) - budget
+    if len(fields) != len(present) or any(
+        (was.name, was.value) != (name, value)
+        for was, (name, value, _) in zip(present, fields, strict=True)
+    ):
+        embed.clear_fields()
+        for name, value, inline in fields:
+            embed.add_field(name=name, value=value, inline=inline)
+    fixed = len(embed.title or "") + len(footer) + len(author_name)
+    field_lengths = [len(name) + len(value) for name, value, _ in fields]
+    excess = fixed + len(embed.description or "") + sum(field_lengths) - budget
     if excess > 0 and embed.description:
         embed.description = clip(embed.description, max(0, len(embed.description) - excess))
-        excess = embed_text_length(embed) - budget
-    while excess > 0 and embed.fields:
-        embed.remove_field(len(embed.fields) - 1)
-        excess = embed_text_length(embed) - budget
-    if excess > 0 and embed.footer.text:
-        embed.set_footer(text=clip(embed.footer.text, max(0, len(embed.footer.text) - excess)))
+        excess = fixed + len(embed.description) + sum(field_lengths) - budget
+    while excess > 0 and field_lengths:
+        embed.remove_field(len(field_lengths) - 1)
+        excess -= field_lengths.pop()
+    if excess > 0 and footer:
+        embed.set_footer(text=clip(footer, max(0, len(footer) - excess)))
     return embed
 
 

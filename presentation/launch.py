@@ -6,7 +6,8 @@ event loop, so only cheap checks come before the answer. Prices come from the pr
 or a table at once; a cost preview the provider is slow to give gets PRICE_DEFER_AFTER, then
 the interaction is deferred publicly ("thinking…") and the command waits for the price behind
 it. Everything refused before the reply is refused ephemerally. Then the job card is sent, and
-the reservation follows, shared with the other commands of the moment in one transaction: a
+the reservation follows once no other reply is being prepared (JobService.after_replies),
+shared with the other commands of the moment in one transaction: a
 refusal there (credits, running jobs) turns the card into "did not start" and the member
 alone reads why. After a deferral the reservation comes before the card, and a refusal
 replaces the "thinking" message in public (Discord keeps the deferral's visibility). Either
@@ -72,6 +73,12 @@ class Services(Protocol):
     jobs: JobService
     timebase: Clock
     previews: PreviewBook
+
+
+class Reply(Protocol):
+    """A command's reply being prepared (JobService.replying): ``sent()`` once it is out."""
+
+    def sent(self) -> None: ...
 
 
 class Plan(Protocol):
@@ -217,8 +224,10 @@ async def start_generation(
     provider; otherwise a model several providers offer is routed: JobService.plan).
     A job the member must confirm first (quota.preview) is shown as a cost preview instead
     and returns None: it starts only on Confirm (presentation.preview)."""
-    with bot.jobs.replying():  # no job starts while this reply is prepared
-        return await _reply_and_reserve(bot, interaction, spec, request, command, policy, named)
+    with bot.jobs.replying() as reply:  # no job starts while this reply is prepared
+        return await _reply_and_reserve(
+            bot, interaction, spec, request, command, policy, named, reply
+        )
 
 
 async def _reply_and_reserve(
@@ -229,6 +238,7 @@ async def _reply_and_reserve(
     command: str,
     policy: GuildPolicy | None,
     named: str | None,
+    reply: Reply,
 ) -> Job | None:
     policy = await _check_admission(bot, interaction, spec, request, policy)
     received = bot.timebase.now()  # the token's 15 minutes run from (about) here
@@ -291,6 +301,8 @@ async def _reply_and_reserve(
         shown = await _show_card(interaction, job, position, how="send")
         if not shown:
             job.ack_expires_at = None  # no card to edit: the result still reaches the channel
+        reply.sent()
+        await bot.jobs.after_replies()  # then reserved with the others of the burst
         try:
             await _reserve(bot, interaction, job, preview_threshold=threshold)
         except PreviewNeeded as needed:

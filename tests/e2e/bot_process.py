@@ -56,4 +56,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with bot_module.event_loop_runner() as runner:  # the loop ``bananabot run`` uses
+        runner.run(main())

@@ -97,7 +97,7 @@ class World:
         """Wait until the bot's engine has no job running, nor a command still between its
         reply and its job's start (the reservation follows the reply)."""
         await self.fake.wait_until(
-            lambda: not bot.engine._tasks and not bot.engine.replies.pending,
+            lambda: not bot.engine._tasks and not bot.engine.replies.open,
             timeout=15,
             what="jobs done",
         )

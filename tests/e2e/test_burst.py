@@ -62,3 +62,30 @@ async def test_a_burst_of_commands_gives_each_member_a_card_a_task_and_one_charg
         bob = await bot.db.fetchall("SELECT kind FROM ledger WHERE user_id = ?", (BOB,))
         assert [row[0] for row in bob] == ["set"]  # the allowance setting, no charge
         assert await consistency_problems(bot.db) == []
+
+
+async def test_a_burst_of_replies_shares_a_few_kept_alive_connections(world, monkeypatch):
+    """Replies reuse the bot's connections to Discord instead of opening one each (in
+    production, a TLS handshake each): at most DISCORD_CONNECTIONS at once, all answered."""
+    monkeypatch.setattr("bot.DISCORD_CONNECTIONS", 3)
+    members = [FIRST + i for i in range(MEMBERS)]
+    for i, member in enumerate(members):
+        world.fake.add_member(GUILD, member, f"member{i}")
+    async with world.bot() as bot:
+        recs = await asyncio.gather(
+            *(
+                world.slash("image", {"prompt": f"banana number {i}", "model": MODEL}, user=member)
+                for i, member in enumerate(members)
+            )
+        )
+        callbacks = await asyncio.gather(*(world.fake.wait_for_callback(r) for r in recs))
+        assert all(c.type == 4 and c.data["embeds"] for c in callbacks)
+        used = {
+            r.connection
+            for r in world.fake.requests
+            if r.path.endswith("/callback") and r.status < 300
+        }
+        assert 1 <= len(used) <= 3
+        for member in members:
+            await world.result_message(user=member)
+        await world.idle(bot)

@@ -480,6 +480,7 @@ class RequestRecord:
     status: int
     body: Any = None
     at: float = 0.0
+    connection: int | None = None  # the client's port: requests on one kept-alive connection
 
 
 @dataclass

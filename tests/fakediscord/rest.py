@@ -98,7 +98,10 @@ def _middleware(world: FakeDiscord):
         path = request.path
         if path == "/gateway":
             return await handler(request)
-        record = RequestRecord(request.method, path, 0, at=world.clock())
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        record = RequestRecord(
+            request.method, path, 0, at=world.clock(), connection=peer[1] if peer else None
+        )
         world.requests.append(record)
         response = world.take_fault(request.method, path)
         if response is None and path.startswith(API) and not _UNAUTHENTICATED.match(path):

@@ -4,6 +4,7 @@ printed table when slow or failing, and failures are remembered only briefly."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -153,3 +154,28 @@ async def test_prefetch_fills_the_cache_in_the_background(pricer, provider):
     assert pricer.cached("preview", video()) is None
     await asyncio.sleep(0.01)
     assert pricer.cached("preview", video()) == 18 and provider.calls == 1
+
+
+async def test_price_now_answers_a_known_price_at_once_and_starts_an_unknown_one(pricer, provider):
+    assert pricer.price_now("preview", video()) is None  # unknown: its lookup starts
+    await asyncio.sleep(0.01)
+    assert provider.calls == 1
+    assert pricer.price_now("preview", video()) == 18
+    # the prompt and which images are not part of a price; the options are
+    other_prompt = dataclasses.replace(video(), prompt="something else entirely")
+    assert pricer.price_now("preview", other_prompt) == 18
+    longer = dataclasses.replace(video(), duration=10)
+    assert pricer.price_now("preview", longer) is None
+    await asyncio.sleep(0.01)
+    assert provider.calls == 2
+
+
+async def test_price_now_leaves_a_remembered_refusal_to_price(pricer, provider):
+    provider.error = UpstreamError("preview down")
+    with pytest.raises(PriceUnavailable):
+        await pricer.price("preview", video())
+    calls = provider.calls
+    assert pricer.price_now("preview", video()) is None
+    with pytest.raises(PriceUnavailable):  # the refusal, again, without asking
+        await pricer.price("preview", video())
+    assert provider.calls == calls
