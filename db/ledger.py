@@ -77,29 +77,34 @@ async def standing(
     return (await standings(conn, [(guild_id, user_id, role_ids)], period))[0]
 
 
-# One row per member of the batch (i = its place); each column a subquery on the indexes a
-# single member's read would use, so a batch costs one trip to the database thread.
+# One row per member of the batch (i = its place). The allowance settings and running jobs
+# are subqueries on their indexes; the ledger sums come from one pass over the batch's
+# members' rows (each reservation looking up its close in the ledger_one_close index), not
+# one pass per sum: a member's history is read once per batch, however long it is.
 _STANDINGS = (
-    "SELECT m.i,"
+    ", mm(g, u) AS (SELECT DISTINCT g, u FROM m),"
+    " t(g, u, allowance, bonus, reserved, reserved_allowance) AS ("
+    "  SELECT l.guild_id, l.user_id,"
+    "   SUM(CASE WHEN l.period = CAST(:period AS TEXT) THEN l.allowance_delta ELSE 0 END),"
+    "   SUM(l.bonus_delta),"
+    "   SUM(CASE WHEN l.kind = 'reserve' AND c.job_id IS NULL THEN l.amount ELSE 0 END),"
+    "   SUM(CASE WHEN l.kind = 'reserve' AND c.job_id IS NULL"
+    "    AND l.period = CAST(:period AS TEXT) THEN -l.allowance_delta ELSE 0 END)"
+    "  FROM mm JOIN ledger l ON l.guild_id = mm.g AND l.user_id = mm.u"
+    "  LEFT JOIN ledger c ON l.kind = 'reserve' AND c.job_id = l.job_id"
+    "   AND c.kind IN ('settle', 'refund')"
+    "  GROUP BY l.guild_id, l.user_id)"
+    " SELECT m.i,"
     " (SELECT amount FROM allowances WHERE guild_id = m.g AND scope = 'user'"
     "  AND target_id = m.u),"
     " (SELECT MAX(a.amount) FROM allowances a JOIN r ON a.target_id = r.role"
     "  WHERE r.i = m.i AND a.guild_id = m.g AND a.scope = 'role'),"
     " (SELECT amount FROM allowances WHERE guild_id = m.g AND scope = 'guild'"
     "  AND target_id = m.g),"
-    " (SELECT SUM(allowance_delta) FROM ledger WHERE guild_id = m.g AND user_id = m.u"
-    "  AND period = CAST(:period AS TEXT)),"
-    " (SELECT SUM(bonus_delta) FROM ledger WHERE guild_id = m.g AND user_id = m.u),"
-    " (SELECT SUM(o.amount) FROM ledger o WHERE o.guild_id = m.g AND o.user_id = m.u"
-    "  AND o.kind = 'reserve' AND NOT EXISTS (SELECT 1 FROM ledger c WHERE c.job_id = o.job_id"
-    "  AND c.kind IN ('settle', 'refund'))),"
-    " (SELECT SUM(-o.allowance_delta) FROM ledger o WHERE o.guild_id = m.g AND o.user_id = m.u"
-    "  AND o.kind = 'reserve' AND o.period = CAST(:period AS TEXT)"
-    "  AND NOT EXISTS (SELECT 1 FROM ledger c"
-    "  WHERE c.job_id = o.job_id AND c.kind IN ('settle', 'refund'))),"
+    " t.allowance, t.bonus, t.reserved, t.reserved_allowance,"
     " (SELECT COUNT(*) FROM jobs WHERE guild_id = m.g AND user_id = m.u"
     "  AND state NOT IN ('completed', 'failed'))"
-    " FROM m ORDER BY m.i"
+    " FROM m LEFT JOIN t ON t.g = m.g AND t.u = m.u ORDER BY m.i"
 )
 
 
@@ -125,7 +130,7 @@ async def standings(
         else "SELECT 0, CAST(NULL AS BIGINT) WHERE 1 = 0"  # no roles: an empty list
     )
     rows = await conn.execute_fetchall(
-        f"WITH m(i, g, u) AS (VALUES {', '.join(member_rows)}), r(i, role) AS ({roles}) "
+        f"WITH m(i, g, u) AS (VALUES {', '.join(member_rows)}), r(i, role) AS ({roles})"
         + _STANDINGS,
         params,
     )
