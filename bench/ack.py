@@ -4,8 +4,10 @@ The Discord emulator (REST and gateway over loopback) and the four provider emul
 the bench's process; the real BananaBot runs in a child process (``python -m bench.ack``) on
 a fresh SQLite file per burst, in real time, as it would beside a Discord that runs
 elsewhere. A burst is ``size`` ``/image`` commands from distinct members dispatched at once.
-Each burst is answered twice: by bananabot, then by a plain discord.py bot whose /image only
-replies with an embed: what any discord.py bot costs here, the floor for the same figures.
+Each burst is answered twice: by bananabot, run as ``bananabot run`` runs it (on uvloop,
+bot.event_loop_runner), then by a plain discord.py bot whose /image only replies with an
+embed, run as any discord.py bot is (asyncio's loop, discord.py's default connection pool):
+what a bot that does nothing but reply costs here, measured the same way.
 
 Each latency is the bot's share of the answer: from the emulator writing the
 INTERACTION_CREATE frame to the gateway connection to the emulator accepting the bot's first
