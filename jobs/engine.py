@@ -309,7 +309,9 @@ class JobEngine:
         Jobs with a request in flight whose answer must not be lost get up to
         ``policy.stop_grace`` seconds to get past it: a submit (else the paid task would be
         orphaned and the job refunded) and a result being posted (else it could be posted
-        twice after the restart).
+        twice after the restart). So does a command already answered whose reservation has
+        not been written yet (else its card would say "Starting…" for ever): it is stored,
+        to start after the restart.
         """
         self.begin_stop()
         if self._sweeper is not None:
@@ -318,7 +320,9 @@ class JobEngine:
             self._lease_keeper.cancel()
         loop = asyncio.get_running_loop()
         until = loop.time() + self.policy.stop_grace
-        while self._answers_in_flight() and loop.time() < until:  # noqa: ASYNC110 - see above
+        while (  # noqa: ASYNC110 - see above
+            self._answers_in_flight() or self.replies.open
+        ) and loop.time() < until:
             await asyncio.sleep(STOP_POLL_SECONDS)
         tasks = list(self._tasks.values())
         for task in tasks:
@@ -346,6 +350,7 @@ class JobEngine:
     def begin_stop(self) -> None:
         """Take no new job and start no new submit from now on (stop() then waits)."""
         self._accepting = False
+        self.replies.stop_waiting()  # commands already answered are reserved now
 
     def _answers_in_flight(self) -> bool:
         critical = (JobState.SUBMITTING, JobState.DELIVERING)

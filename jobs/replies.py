@@ -8,7 +8,8 @@ within 3 s. The launch path marks the time from a command's start to its reply w
 after a reply and a job's start wait in ``quiet()`` until no reply has been prepared for
 ``settle`` seconds (a burst reaches the bot in several reads of the gateway, so a moment
 without a reply does not yet mean its end), at most ``max_wait`` seconds, so a steady stream
-of commands never starves them.
+of commands never starves them. Once the bot begins stopping (``stop_waiting``) nothing
+waits any more: a command already answered is reserved at once, before the database closes.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class ReplyFirst:
         self._quiet = asyncio.Event()
         self._quiet.set()
         self._settling: asyncio.TimerHandle | None = None
+        self._stopping = False
 
     @property
     def pending(self) -> int:
@@ -64,7 +66,8 @@ class ReplyFirst:
         """Around the work that precedes a command's reply; the reply may end it sooner."""
         self._pending += 1
         self._open += 1
-        self._quiet.clear()
+        if not self._stopping:
+            self._quiet.clear()
         if self._settling is not None:
             self._settling.cancel()
             self._settling = None
@@ -80,6 +83,14 @@ class ReplyFirst:
         if not self._pending:
             loop = asyncio.get_running_loop()
             self._settling = loop.call_later(self.settle, self._settled)
+
+    def stop_waiting(self) -> None:
+        """The bot is stopping: ``quiet()`` returns at once from now on."""
+        self._stopping = True
+        if self._settling is not None:
+            self._settling.cancel()
+            self._settling = None
+        self._quiet.set()
 
     def _settled(self) -> None:
         self._settling = None

@@ -42,3 +42,35 @@ async def test_sigterm_keeps_the_running_job_for_the_next_start(world):
         await world.idle(bot)
         assert len(world.nananobanana.records) == 1
         assert (await bot.quota.balance(GUILD, ALICE)).used == 1
+
+
+@pytest.mark.filterwarnings("ignore:coroutine 'Client._run_event' was never awaited")
+async def test_a_command_answered_just_before_a_stop_is_reserved_and_runs_after_the_restart(
+    world,
+):
+    """Between its card and its reservation a command waits for the burst to end; a stop in
+    that moment writes the reservation at once, and the job runs after the restart."""
+    async with world.bot() as bot:
+        bot.engine.replies.settle = bot.engine.replies.max_wait = 30.0  # only a stop ends it
+        rec = await world.slash(
+            "image", {"prompt": "just in time", "model": "nananobanana:nano-banana"}
+        )
+        callback = await world.fake.wait_for_callback(rec)
+        assert callback.type == 4 and not callback.ephemeral  # the member has the card
+        assert await bot.db.fetchall("SELECT id FROM jobs") == []  # not reserved yet
+
+    db = await Database.open(world.tmp / "bananabot.db")
+    try:
+        (job,) = await JobStore(db).unfinished()
+        assert job.state is JobState.QUEUED and job.task_id is None
+        (reserve,) = await db.fetchall("SELECT kind FROM ledger WHERE job_id = ?", (job.id,))
+        assert reserve[0] == "reserve"
+    finally:
+        await db.close()
+    assert not world.nananobanana.records  # nothing was sent while stopping
+
+    async with world.bot() as bot:
+        await world.result_message()
+        await world.idle(bot)
+        assert len(world.nananobanana.records) == 1
+        assert (await bot.quota.balance(GUILD, ALICE)).used == 1

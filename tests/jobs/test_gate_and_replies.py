@@ -86,3 +86,14 @@ def test_routing_error_rate_is_the_reports(outcomes):
     for outcome in outcomes:
         health.observe("p", "POST", "/x", outcome, 0.1)
     assert health.error_rate("p") == health.report("p").error_rate
+
+
+async def test_once_stopping_nothing_waits_for_replies():
+    replies = ReplyFirst(settle=30, max_wait=30)
+    with replies.replying():
+        waiter = asyncio.create_task(replies.quiet())
+        await asyncio.sleep(0.01)
+        replies.stop_waiting()
+        await asyncio.wait_for(waiter, 1)  # at once, though a reply is still being prepared
+        with replies.replying():
+            await asyncio.wait_for(replies.quiet(), 1)
